@@ -1,0 +1,34 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+/** Dependencies flow one way: log <- store <- cli. Each package may import only what is below it. */
+const layer = (files, forbidden, extra = []) => ({
+  files,
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [
+        ...forbidden.map((name) => ({ group: [name, `${name}/*`], message: 'Dependencies flow one way: log <- store <- cli (see docs/ARCHITECTURE.md).' })),
+        ...extra,
+      ],
+    }],
+  },
+});
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'stele-data/**', 'bench/results/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  layer(['packages/log/src/**'], ['@stele/store', '@stele/cli'], [
+    { group: ['node:*'], message: 'The log core runs in the browser too: no node:* imports.' },
+  ]),
+  layer(['packages/store/src/**'], ['@stele/cli']),
+  // Tests run in Node and read vectors from disk; only the shipped core must stay browser-clean.
+  layer(['packages/log/src/**/*.test.ts'], ['@stele/store', '@stele/cli']),
+);

@@ -1,0 +1,96 @@
+import { readFile } from 'node:fs/promises';
+import { sameEvent, validateEvent, type EventInput } from '@stele/log';
+import { openStore, parseRecord } from '@stele/store';
+import { EXIT, type Io } from '../io.js';
+import { DIR_OPTION, UsageError, dataDir, parse } from '../usage.js';
+
+/** Events per transaction; the whole input is checked before the first one. */
+const CHUNK = 10_000;
+
+/**
+ * `stele append [--dir D] [FILE|-] [--json]`: append JSON Lines. The whole
+ * input is parsed and checked first (schema, and ids already in the log with
+ * other content), so a bad line appends nothing.
+ */
+export async function append(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { ...DIR_OPTION, json: { type: 'boolean' } }, 1);
+  const file = positionals[0] ?? '-';
+  const text = file === '-' ? await readStream(io.stdin) : await readInput(file);
+  const { inputs, lines } = parseLines(text);
+
+  const store = await openStore(dataDir(io, values.dir));
+  try {
+    await refuseConflicts(store.log, inputs, lines);
+    let appended = 0;
+    let duplicates = 0;
+    for (let i = 0; i < inputs.length; i += CHUNK) {
+      const result = await store.log.append(inputs.slice(i, i + CHUNK));
+      for (const e of result.entries) e.duplicate ? duplicates++ : appended++;
+    }
+    const size = store.log.size();
+    if (values.json) io.stdout(JSON.stringify({ appended, duplicates, size }) + '\n');
+    else io.stdout(`appended ${appended} events (${duplicates} duplicates); log size ${size}\n`);
+    return EXIT.ok;
+  } finally {
+    await store.log.close();
+  }
+}
+
+async function readInput(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Parses and validates every line; the first bad one is a usage error naming its line number. */
+function parseLines(text: string): { inputs: EventInput[]; lines: number[] } {
+  const inputs: EventInput[] = [];
+  const lines: number[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = i + 1;
+    if (raw.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      throw new UsageError(`line ${line}: invalid JSON: ${(err as Error).message}`);
+    }
+    const result = validateEvent(value);
+    if (!result.ok) {
+      const first = result.errors[0]!;
+      const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
+      throw new UsageError(`line ${line}: ${first.field}: ${first.message} [${first.code}]${more}`);
+    }
+    inputs.push(result.event);
+    lines.push(line);
+  });
+  return { inputs, lines };
+}
+
+/** An id already in the log, or earlier in the input, with other content rejects the input. */
+async function refuseConflicts(log: Awaited<ReturnType<typeof openStore>>['log'], inputs: EventInput[], lines: number[]): Promise<void> {
+  const ids = inputs.flatMap((e) => (e.id === undefined ? [] : [e.id]));
+  if (ids.length === 0) return;
+  const stored = await log.driver.findIds(ids);
+  const earlier = new Map<string, { input: EventInput; line: number }>();
+  inputs.forEach((input, i) => {
+    if (input.id === undefined) return;
+    const found = stored.get(input.id);
+    if (found && !sameEvent(input, parseRecord(found.bytes))) {
+      throw new UsageError(`line ${lines[i]}: id ${input.id} is already in the log (index ${found.index}) with different content`);
+    }
+    const prior = earlier.get(input.id);
+    if (prior && JSON.stringify(prior.input) !== JSON.stringify(input)) {
+      throw new UsageError(`line ${lines[i]}: id ${input.id} appears on line ${prior.line} with different content`);
+    }
+    earlier.set(input.id, { input, line: lines[i]! });
+  });
+}

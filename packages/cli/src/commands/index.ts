@@ -1,0 +1,32 @@
+import type { Io } from '../io.js';
+import { append } from './append.js';
+import { exportTiles } from './export.js';
+import { init } from './init.js';
+import { key } from './key.js';
+import { proof } from './proof.js';
+import { query } from './query.js';
+import { verify } from './verify.js';
+
+/** A subcommand: parses its own arguments, returns the exit code. */
+export type Command = (args: string[], io: Io) => Promise<number>;
+
+/** Every subcommand by name. */
+export const COMMANDS: Record<string, Command> = { init, key, append, verify, export: exportTiles, query, proof };
+
+export const HELP = `stele: who did what, when, and why, in a log nobody can quietly change.
+
+Usage: stele <command> [options]   (data directory: --dir D, else $STELE_DIR, else ./stele-data)
+
+  init    [--origin ORIGIN]                 create a log and its Ed25519 key; print the verifier key
+  key                                       print the verifier key
+  append  [FILE|-] [--json]                 append JSON Lines, one event per line, all or nothing
+  verify  [--against FILE] [--key VKEY] [--json]
+                                            recompute and check everything; exit 1 on any mismatch
+  export  --out DIR [--json]                write the log as static C2SP tlog-tiles files
+  query   [--actor A] [--action X] [--source S] [--target T] [--since T] [--until T]
+          [--text Q] [--limit N] [--json | --csv]
+  proof   (--index N | --id ID) [--size S] [--json]
+                                            an inclusion proof and its signed checkpoint
+
+Exit status: 0 ok, 1 a failed check, 2 bad usage or input.
+`;

@@ -1,0 +1,79 @@
+import type { EventRecord } from '@stele/log';
+import { openStore, type QueryFilter } from '@stele/store';
+import { EXIT, type Io } from '../io.js';
+import { parseWhen } from '../time.js';
+import { DIR_OPTION, UsageError, dataDir, integer, parse } from '../usage.js';
+
+/** The CSV columns, in order. */
+const CSV_COLUMNS = ['index', 'id', 'time', 'received', 'source', 'action', 'actor_id', 'actor_email', 'actor_name', 'actor_verified',
+  'target_type', 'target_id', 'target_name', 'outcome', 'reason', 'host'] as const;
+
+/**
+ * `stele query [--dir D] [--actor A] [--action X] [--source S] [--target T]
+ * [--since T] [--until T] [--text Q] [--limit N] [--json | --csv]`: newest
+ * first. `--json` prints one stored record per line (JSON Lines).
+ */
+export async function query(args: string[], io: Io): Promise<number> {
+  const { values } = parse(args, {
+    ...DIR_OPTION,
+    actor: { type: 'string' },
+    action: { type: 'string' },
+    source: { type: 'string' },
+    target: { type: 'string' },
+    since: { type: 'string' },
+    until: { type: 'string' },
+    text: { type: 'string' },
+    limit: { type: 'string' },
+    json: { type: 'boolean' },
+    csv: { type: 'boolean' },
+  });
+  if (values.json && values.csv) throw new UsageError('choose one of --json and --csv');
+  const now = Date.now();
+  const filter: QueryFilter = {
+    actor: values.actor,
+    action: values.action,
+    source: values.source,
+    target: values.target,
+    since: values.since === undefined ? undefined : parseWhen('since', values.since, now),
+    until: values.until === undefined ? undefined : parseWhen('until', values.until, now),
+    text: values.text,
+    limit: integer('limit', values.limit, 1) ?? 100,
+  };
+  const store = await openStore(dataDir(io, values.dir), { mode: 'read' });
+  try {
+    const records = (await store.log.query(filter)).map((e) => e.record);
+    if (values.json) io.stdout(records.map((r) => JSON.stringify(r) + '\n').join(''));
+    else if (values.csv) io.stdout(toCsv(records));
+    else io.stdout(toTable(records));
+    return EXIT.ok;
+  } finally {
+    await store.log.close();
+  }
+}
+
+function csvCells(r: EventRecord): (string | number | boolean | undefined)[] {
+  return [r.index, r.id, r.time, r.received, r.source, r.action, r.actor.id, r.actor.email, r.actor.name, r.actor.verified,
+    r.target?.type, r.target?.id, r.target?.name, r.outcome, r.reason, r.host];
+}
+
+/** RFC 4180: quote a field holding a comma, quote or line break; double the quotes. */
+function csvField(value: string | number | boolean | undefined): string {
+  const s = value === undefined ? '' : String(value);
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+function toCsv(records: EventRecord[]): string {
+  const lines = [CSV_COLUMNS.join(','), ...records.map((r) => csvCells(r).map(csvField).join(','))];
+  return lines.join('\r\n') + '\r\n';
+}
+
+function toTable(records: EventRecord[]): string {
+  if (records.length === 0) return 'no matching events\n';
+  const rows = [['INDEX', 'TIME', 'SOURCE', 'ACTION', 'ACTOR', 'TARGET', 'OUTCOME', 'REASON']];
+  for (const r of records) {
+    rows.push([String(r.index), r.time, r.source, r.action, r.actor.email ?? r.actor.id ?? '', r.target?.name ?? r.target?.id ?? '', r.outcome, r.reason ?? '']);
+  }
+  const widths = rows[0]!.map((_, c) => Math.min(60, Math.max(...rows.map((row) => row[c]!.length))));
+  const cut = (s: string, w: number) => (s.length > w ? s.slice(0, w - 1) + '…' : s.padEnd(w));
+  return rows.map((row) => row.map((cell, c) => cut(cell, widths[c]!)).join('  ').trimEnd()).join('\n') + '\n';
+}

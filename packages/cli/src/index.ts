@@ -1,0 +1,44 @@
+/**
+ * @stele/cli: the `stele` command. `main(argv, io)` runs one subcommand and
+ * returns its exit code: 0 ok, 1 a failed check, 2 bad usage or input.
+ *
+ * @packageDocumentation
+ */
+import { LogError } from '@stele/log';
+import { StoreError } from '@stele/store';
+import { EXIT, processIo, type Io } from './io.js';
+import { UsageError } from './usage.js';
+import { COMMANDS, HELP } from './commands/index.js';
+
+export type { Io } from './io.js';
+export { EXIT } from './io.js';
+
+/** Runs `stele <command> ...args`; returns the exit code. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    io.stdout(HELP);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === 'version') {
+    io.stdout(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr(`stele: unknown command ${JSON.stringify(name)} (see stele --help)\n`);
+    return EXIT.usage;
+  }
+  try {
+    return await command(args, io);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof StoreError || err instanceof LogError) {
+      io.stderr(`stele ${name}: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+}
+
+/** The version of the stele command. */
+export const VERSION = '0.1.0';

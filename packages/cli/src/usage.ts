@@ -1,0 +1,45 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { resolve } from 'node:path';
+import type { Io } from './io.js';
+
+/** Bad usage or input: the command exits 2 with this one-line message. */
+export class UsageError extends Error {
+  readonly code = 'ERR_USAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** The options every command that opens a log takes. */
+export const DIR_OPTION = { dir: { type: 'string' } } as const satisfies Options;
+
+/** Parses a command's arguments strictly; unknown flags are usage errors. */
+export function parse<O extends Options>(args: string[], options: O, positionals = 0) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: positionals > 0, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]!);
+  }
+  if (parsed.positionals.length > positionals) {
+    throw new UsageError(`unexpected argument: ${parsed.positionals[positionals]}`);
+  }
+  return parsed;
+}
+
+/** The data directory: --dir, else STELE_DIR, else ./stele-data. */
+export function dataDir(io: Io, dir: string | undefined): string {
+  return resolve(io.cwd, dir ?? io.env.STELE_DIR ?? 'stele-data');
+}
+
+/** A non-negative safe integer option, or a usage error naming it. */
+export function integer(name: string, value: string | undefined, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < min) {
+    throw new UsageError(`--${name} must be a whole number${min > 0 ? ` of at least ${min}` : ''}, not ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}

@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { createSigner, createVerifier, generateSignerKey, verifierKeyOf, type NoteVerifier } from '@stele/log';
+import { StoreError } from './errors.js';
+import { openLog, type Log, type LogOptions } from './log.js';
+import { openSqliteDriver } from './sqlite/driver.js';
+
+/** The files of a data directory. */
+export const DATA_FILES = {
+  database: 'stele.db',
+  signerKey: 'signer.key',
+  verifierKey: 'verifier.key',
+} as const;
+
+/** A default origin unique to this log: `<host>/stele/<8 hex>`. */
+export function defaultOrigin(): string {
+  const host = hostname().replace(/[^A-Za-z0-9.-]/g, '-') || 'localhost';
+  return `${host}/stele/${randomBytes(4).toString('hex')}`;
+}
+
+/** True when a log exists in the directory. */
+export function hasStore(dir: string): boolean {
+  return existsSync(join(dir, DATA_FILES.database));
+}
+
+/**
+ * Creates a log in a directory: the SQLite file and an Ed25519 signer key
+ * (mode 0600) named after the origin. Returns the verifier key.
+ */
+export async function initStore(dir: string, origin: string = defaultOrigin()): Promise<{ origin: string; verifierKey: string }> {
+  if (hasStore(dir)) throw new StoreError('ERR_STORE_EXISTS', `a log already exists in ${dir}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const { signerKey, verifierKey } = await generateSignerKey(origin);
+  writeFileSync(join(dir, DATA_FILES.signerKey), signerKey + '\n', { mode: 0o600, flag: 'wx' });
+  writeFileSync(join(dir, DATA_FILES.verifierKey), verifierKey + '\n', { mode: 0o644, flag: 'w' });
+  const driver = openSqliteDriver({ path: join(dir, DATA_FILES.database) });
+  try {
+    await driver.putMeta('origin', origin);
+    await driver.putMeta('verifier_key', verifierKey);
+  } finally {
+    await driver.close();
+  }
+  return { origin, verifierKey };
+}
+
+/** Reads the verifier key of the log in a directory. */
+export function readVerifierKey(dir: string): string {
+  requireStore(dir);
+  return readFileSync(join(dir, DATA_FILES.verifierKey), 'utf8').trim();
+}
+
+function requireStore(dir: string): void {
+  if (!hasStore(dir)) throw new StoreError('ERR_STORE_MISSING', `no log in ${dir} (run stele init)`);
+}
+
+/** Options of {@link openStore}. */
+export interface OpenStoreOptions extends Omit<LogOptions, 'driver' | 'signer' | 'origin'> {
+  /** `read` loads no signer key, so the log cannot be appended to (default `append`). */
+  mode?: 'append' | 'read';
+}
+
+/** An open data directory: the log service and the log's verifier. */
+export interface Store {
+  dir: string;
+  log: Log;
+  verifierKey: string;
+  verifier: NoteVerifier;
+}
+
+/** Opens the log in a directory, with its signer unless read-only. */
+export async function openStore(dir: string, options: OpenStoreOptions = {}): Promise<Store> {
+  const { mode: _mode, ...logOptions } = options;
+  requireStore(dir);
+  const verifierKey = readVerifierKey(dir);
+  const verifier = await createVerifier(verifierKey);
+  let signer;
+  if (options.mode !== 'read') {
+    const signerKey = readFileSync(join(dir, DATA_FILES.signerKey), 'utf8').trim();
+    if ((await verifierKeyOf(signerKey)) !== verifierKey) {
+      throw new StoreError('ERR_STORE_CORRUPT', `${DATA_FILES.signerKey} does not match ${DATA_FILES.verifierKey}`);
+    }
+    signer = await createSigner(signerKey);
+  }
+  const driver = openSqliteDriver({ path: join(dir, DATA_FILES.database) });
+  try {
+    const log = await openLog({ ...logOptions, driver, signer });
+    return { dir, log, verifierKey, verifier };
+  } catch (err) {
+    await driver.close();
+    throw err;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The narrow interface between the log service and its storage. A driver only
+ * persists and reads; sequencing, hashing, signing and verification live above
+ * it (log.ts), so every driver behaves the same. Drivers pass the shared
+ * conformance suite (conformance.ts).
+ */
+
+/** One entry as stored: its position, id, leaf hash and canonical bytes. */
+export interface StoredEntry {
+  index: number;
+  id: string;
+  leafHash: Uint8Array;
+  bytes: Uint8Array;
+}
+
+/** The query-index row of an entry, derived from its record (indexRow.ts). */
+export interface IndexRow {
+  /** Epoch milliseconds of the event's `time`. */
+  time: number;
+  /** Epoch milliseconds of the event's `received`. */
+  received: number;
+  source: string;
+  action: string;
+  actorId: string | null;
+  actorEmail: string | null;
+  targetType: string | null;
+  targetId: string | null;
+  targetName: string | null;
+  outcome: string;
+  /** The free text the full-text index covers. */
+  text: string;
+}
+
+/** A complete subtree hash at a tile level (8, 16, 24, ...). */
+export interface TreeHash {
+  level: number;
+  index: number;
+  hash: Uint8Array;
+}
+
+/** A signed checkpoint as stored. */
+export interface StoredCheckpoint {
+  size: number;
+  /** Epoch milliseconds when it was signed. */
+  created: number;
+  /** The whole signed note. */
+  note: string;
+}
+
+/** What one group commit writes, all or nothing. */
+export interface Batch {
+  entries: ReadonlyArray<StoredEntry & { row: IndexRow }>;
+  hashes: readonly TreeHash[];
+  checkpoint: StoredCheckpoint;
+  /** Also append the checkpoint to the history (at least one per second of activity). */
+  historic: boolean;
+}
+
+/** The persisted state a log service starts from. */
+export interface DriverHead {
+  /** One more than the highest stored index (0 when empty). */
+  size: number;
+  /** The latest checkpoint, written with the newest batch. */
+  latest: StoredCheckpoint | undefined;
+  /** The newest checkpoint of the history. */
+  lastHistoric: StoredCheckpoint | undefined;
+}
+
+/** A row read back for verification: the entry and its index row, as stored. */
+export interface ScannedEntry extends StoredEntry {
+  row: IndexRow | undefined;
+}
+
+/** Filters of a query; every one optional, all combined with AND. */
+export interface QueryFilter {
+  /** Matches the actor's id or email. */
+  actor?: string;
+  /** An exact action, or a prefix when it ends in `.*` or `*`. */
+  action?: string;
+  source?: string;
+  /** Matches the target's id or name. */
+  target?: string;
+  /** Epoch milliseconds, inclusive, on the event's `time`. */
+  since?: number;
+  /** Epoch milliseconds, exclusive, on the event's `time`. */
+  until?: number;
+  /** Free text: every word must match (full-text index). */
+  text?: string;
+  /** Only entries with an index below this (cursor pagination, newest first). */
+  before?: number;
+  /** At most this many results. */
+  limit: number;
+}
+
+/**
+ * Storage for one log. Implementations MUST make `commit` atomic and durable
+ * (all of a batch or none of it, on stable storage before it resolves) and
+ * MUST refuse to change or remove what has been committed, except the single
+ * latest checkpoint, which each commit replaces.
+ */
+export interface LogDriver {
+  /** A short name for messages and metrics (`sqlite`, `postgres`). */
+  readonly kind: string;
+  /** Reads a metadata value written at creation (origin, schema version). */
+  getMeta(key: string): Promise<string | undefined>;
+  /** Writes a metadata value once; MUST refuse to overwrite an existing one. */
+  putMeta(key: string, value: string): Promise<void>;
+  /** The persisted state. */
+  head(): Promise<DriverHead>;
+  /** Persists one batch atomically and durably. */
+  commit(batch: Batch): Promise<void>;
+  /** Entries with index in [start, end), ascending; MUST throw if one is missing. */
+  readEntries(start: number, end: number): Promise<StoredEntry[]>;
+  /**
+   * Hashes at a tile level (0 = leaf hashes, then 8, 16, ...) with index in
+   * [start, end), ascending; MUST throw if one is missing.
+   */
+  readHashes(level: number, start: number, end: number): Promise<Uint8Array[]>;
+  /** The stored entries among these ids. */
+  findIds(ids: readonly string[]): Promise<Map<string, StoredEntry>>;
+  /** The checkpoint history, ascending by size. */
+  readCheckpoints(): Promise<StoredCheckpoint[]>;
+  /** Indexes of matching entries, newest (highest index) first. */
+  query(filter: QueryFilter): Promise<number[]>;
+  /** Verification: the rows present with index in [start, end), ascending, gaps left as gaps. */
+  scan(start: number, end: number): Promise<ScannedEntry[]>;
+  /** Verification: stored tile-level hashes with index in [start, end) at a level, as stored. */
+  scanHashes(level: number, start: number, end: number): Promise<Map<number, Uint8Array>>;
+  /** Verification: how many index rows there are, and a driver's own consistency checks of its text index. */
+  indexHealth(): Promise<{ rows: number; problem: string | undefined }>;
+  close(): Promise<void>;
+}
