@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import type { Io } from './io.js';
 
@@ -11,13 +11,17 @@ export class UsageError extends Error {
   }
 }
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+type OptionConfig = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
+type Options = Record<string, OptionConfig>;
+type Values<O extends Options> = {
+  [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string;
+};
 
 /** The options every command that opens a log takes. */
 export const DIR_OPTION = { dir: { type: 'string' } } as const satisfies Options;
 
 /** Parses a command's arguments strictly; unknown flags are usage errors. */
-export function parse<O extends Options>(args: string[], options: O, positionals = 0) {
+export function parse<O extends Options>(args: string[], options: O, positionals = 0): { values: Values<O>; positionals: string[] } {
   let parsed;
   try {
     parsed = parseArgs({ args, options, allowPositionals: positionals > 0, strict: true });
@@ -27,7 +31,7 @@ export function parse<O extends Options>(args: string[], options: O, positionals
   if (parsed.positionals.length > positionals) {
     throw new UsageError(`unexpected argument: ${parsed.positionals[positionals]}`);
   }
-  return parsed;
+  return { values: parsed.values as Values<O>, positionals: parsed.positionals };
 }
 
 /** The data directory: --dir, else STELE_DIR, else ./stele-data. */

@@ -55,7 +55,7 @@ export function subtreeNodes(start: number, end: number): NodeId[] {
 export function foldNodes(hasher: Hasher, hashes: readonly Uint8Array[]): Uint8Array {
   const last = hashes[hashes.length - 1];
   if (last === undefined) return hasher.emptyRoot();
-  let acc = last.slice();
+  let acc: Uint8Array = last.slice();
   for (let i = hashes.length - 2; i >= 0; i--) acc = hasher.hashChildren(hashes[i]!, acc);
   return acc;
 }

@@ -46,8 +46,10 @@ const MAX_SIGNATURES = 100;
 /** DER of a PKCS#8 PrivateKeyInfo for Ed25519 (RFC 8410), followed by the 32-byte seed. */
 const PKCS8_ED25519 = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20);
 /** Unicode spaces (the White_Space property is exactly Go's `unicode.IsSpace`), `+`, C0 controls, lone surrogates. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const BAD_NAME = /[\p{White_Space}+\u0000-\u001f]|\p{Cs}/u;
 /** What a note may not contain: C0 controls other than newline, lone surrogates (not UTF-8). */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const BAD_NOTE_CHAR = /[\u0000-\u0009\u000b-\u001f]|\p{Cs}/u;
 
 const subtle = (): SubtleCrypto => globalThis.crypto.subtle;

@@ -134,7 +134,7 @@ export function rootFromInclusionProof(
   const path = siblings(0, index, size);
   if (proof.length !== path.length) throw invalid(`the proof must have ${path.length} hashes, got ${proof.length}`);
   checkSizes(hasher, proof);
-  let hash = leafHash.slice();
+  let hash: Uint8Array = leafHash.slice();
   path.forEach((sibling, i) => {
     hash = sibling.left ? hasher.hashChildren(proof[i]!, hash) : hasher.hashChildren(hash, proof[i]!);
   });
@@ -190,7 +190,7 @@ export function rootsFromConsistencyProof(
   if (proof.length !== expected) throw invalid(`the proof must have ${expected} hashes, got ${proof.length}`);
   checkSizes(hasher, proof);
   const rest = seeded ? proof : proof.slice(1);
-  let old = seeded ? root1.slice() : proof[0]!.slice();
+  let old: Uint8Array = seeded ? root1.slice() : proof[0]!.slice();
   let now = old;
   path.forEach((sibling, i) => {
     const h = rest[i]!;

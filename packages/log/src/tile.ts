@@ -127,7 +127,8 @@ function row(count: number): { index: number; width: number }[] {
 /**
  * Every hash tile of a tree of `size` leaves, by level then index: the full
  * tiles and the final partial tile of each level. Level L has
- * `floor(size / 256^L)` hashes.
+ * `floor(size / 256^L)` hashes. The list has about size / 255 items, so
+ * callers that walk a very large tree should page through levels themselves.
  *
  * @throws LogError `ERR_TILE_MALFORMED` unless `size` is a non-negative safe integer.
  */

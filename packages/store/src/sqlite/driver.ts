@@ -16,6 +16,12 @@ type Row = Record<string, unknown>;
 /** better-sqlite3 binds Buffers; view a Uint8Array as one without copying. */
 const buf = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
+/** SQLite hands back Buffers; callers get plain Uint8Array views of them. */
+const u8 = (b: unknown): Uint8Array => {
+  const buffer = b as Buffer;
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+};
+
 const SCAN_COLUMNS = `e.idx, e.id, e.leaf_hash, e.data, i.idx AS row_idx, i.time, i.received, i.source, i.action,
   i.actor_id, i.actor_email, i.target_type, i.target_id, i.target_name, i.outcome, i.text`;
 
@@ -81,8 +87,8 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
   const toEntry = (r: Row): StoredEntry => ({
     index: r.idx as number,
     id: r.id as string,
-    leafHash: r.leaf_hash as Uint8Array,
-    bytes: r.data as Uint8Array,
+    leafHash: u8(r.leaf_hash),
+    bytes: u8(r.data),
   });
   const toCheckpoint = (r: Row | undefined): StoredCheckpoint | undefined =>
     r && { size: r.size as number, created: r.created as number, note: r.note as string };
@@ -108,7 +114,7 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
     if (rows.length !== end - start) {
       throw new StoreError('ERR_NOT_FOUND', `missing stored hashes at level ${level} in [${start}, ${end})`);
     }
-    return rows.map((r) => r[1]);
+    return rows.map((r) => u8(r[1]));
   }
 
   return {
@@ -158,7 +164,7 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
       return (stmt.scan.all(start, end) as Row[]).map((r): ScannedEntry => ({ ...toEntry(r), row: toRow(r) }));
     },
     async scanHashes(level, start, end) {
-      return new Map(stmt.treeHashes.all(level, start, end) as [number, Uint8Array][]);
+      return new Map((stmt.treeHashes.all(level, start, end) as [number, Uint8Array][]).map(([i, h]) => [i, u8(h)]));
     },
     async indexHealth() {
       const rows = stmt.indexRows.get() as number;

@@ -1,0 +1,469 @@
+/**
+ * The event record v1, the leaf of the log (docs/EVENT.md): the client part is
+ * validated and normalized here, the store adds `v`, `received`, `index` (and
+ * an `id` when the client sent none), and the leaf is the RFC 8785 canonical
+ * JSON of the whole record.
+ */
+import { toHex } from './bytes.js';
+import { canonicalBytes, canonicalize, type JsonObject, type JsonValue } from './canonicalJson.js';
+import { LogError } from './errors.js';
+
+/** What the event's outcome was; `unknown` when the client did not say. */
+export type Outcome = 'success' | 'failure' | 'unknown';
+
+/** Who did it. At least one of `id` and `email`. */
+export interface Actor {
+  /** A stable identifier in the source's namespace (user name, subject, ARN, ...). */
+  id?: string;
+  /** An e-mail address. */
+  email?: string;
+  /** A display name. */
+  name?: string;
+  /** Groups or roles the actor acted with. */
+  groups?: string[];
+  /** The identity provider that vouched for the actor (e.g. an OIDC issuer). */
+  idp?: string;
+  /** Whether the identity was authenticated by the writer rather than merely claimed; false by default. */
+  verified: boolean;
+}
+
+/** What it was done to. */
+export interface Target {
+  /** The kind of thing (`file`, `repository`, `pods`, `AWS::S3::Bucket`, ...). */
+  type: string;
+  /** Its identifier (path, URL, ARN, ...). */
+  id?: string;
+  /** A display name. */
+  name?: string;
+}
+
+/** The sending device's own sequence, so gaps in its stream show. */
+export interface Device {
+  /** The device's identifier (same alphabet as an event id). */
+  id: string;
+  /** The device's sequence number for this event, from 1. */
+  seq: number;
+  /** Lower-case hex SHA-256 chaining the device's previous event (meaning set by the client; see docs/EVENT.md). */
+  prev?: string;
+}
+
+/** The validated, normalized client part of an event: everything but the store's fields. */
+export interface EventInput {
+  /** The idempotency key; the store assigns a UUIDv7 when absent. */
+  id?: string;
+  /** When it happened, `YYYY-MM-DDTHH:MM:SS.mmmZ`; the store uses `received` when absent. */
+  time?: string;
+  /** The producing system: `emacs`, `git`, `kubernetes`, `cloudtrail`, `stele`, ... */
+  source: string;
+  /** The dotted verb: `file.save`, `vc.commit`, `package.install`, ... */
+  action: string;
+  /** Who did it. */
+  actor: Actor;
+  /** What it was done to. */
+  target?: Target;
+  /** How it ended; `unknown` when the client did not say. */
+  outcome: Outcome;
+  /** Why, in the actor's words (a commit message, a ticket). */
+  reason?: string;
+  /** The host it happened on. */
+  host?: string;
+  /** The sending device's sequence. */
+  device?: Device;
+  /** Source-specific data, any JSON object. */
+  details?: JsonObject;
+}
+
+/** The full stored record: the leaf of the log is `canonicalBytes(record)`. */
+export interface EventRecord extends Omit<EventInput, 'id' | 'time'> {
+  /** The record version. */
+  v: 1;
+  /** The idempotency key, client-given or a store-assigned UUIDv7. */
+  id: string;
+  /** When it happened (defaults to `received`). */
+  time: string;
+  /** The store's clock when it accepted the event. */
+  received: string;
+  /** The position in the log. */
+  index: number;
+}
+
+/**
+ * The closed list of field error codes:
+ * `required` missing; `type` wrong JSON type (or `null`); `format` right type but
+ * bad syntax, empty, or forbidden characters; `enum` not one of the allowed
+ * values; `range` a number out of range; `too_long` a string or array over its
+ * cap; `too_deep` `details` nested too deeply; `too_large` the whole event over
+ * its byte budget; `unknown_field` not in the schema; `store_field` set by the
+ * store, not the client.
+ */
+export type FieldErrorCode =
+  | 'required'
+  | 'type'
+  | 'format'
+  | 'enum'
+  | 'range'
+  | 'too_long'
+  | 'too_deep'
+  | 'too_large'
+  | 'unknown_field'
+  | 'store_field';
+
+/** One problem with one field. */
+export interface FieldError {
+  /** Dotted path (`actor.email`, `actor.groups.2`, `details.a.b`); `""` is the event itself. */
+  field: string;
+  /** The stable code. */
+  code: FieldErrorCode;
+  /** For humans; do not branch on it. */
+  message: string;
+}
+
+/** Events that fail the record schema; `event` is each error's position in the batch (or line). */
+export class EventValidationError extends LogError {
+  /** Every field error of every invalid event. */
+  readonly errors: ReadonlyArray<FieldError & { event: number }>;
+
+  /** @param errors - every field error, each with the position of its event in the batch (from 0) */
+  constructor(errors: ReadonlyArray<FieldError & { event: number }>) {
+    const first = errors[0];
+    super('ERR_EVENT_INVALID', first === undefined ? 'invalid event' : `event ${first.event}: ${first.field || 'the event'}: ${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`);
+    this.errors = errors;
+  }
+}
+
+/** The fields the store sets; a client may not send them. */
+export const STORE_FIELDS: readonly string[] = Object.freeze(['v', 'received', 'index']);
+
+const CLIENT_FIELDS = new Set(['id', 'time', 'source', 'action', 'actor', 'target', 'outcome', 'reason', 'host', 'device', 'details']);
+const OUTCOMES: readonly string[] = ['success', 'failure', 'unknown'];
+const ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+const SOURCE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const ACTION = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
+const TARGET_TYPE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+$/u;
+const HEX64 = /^[0-9a-f]{64}$/;
+/** Controls (C0, DEL, C1) and lone surrogates; `reason` alone may hold tabs and newlines. */
+const BAD_LINE = /\p{Cc}|\p{Cs}/u;
+const LONE_SURROGATE = /\p{Cs}/u;
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const BAD_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]|\p{Cs}/u;
+const MAX_GROUPS = 64;
+const MAX_DETAILS_DEPTH = 32;
+/** 65,535 (the entry cap) minus room for the fields the store adds (at most ~150 bytes). */
+const MAX_EVENT_BYTES = 65_535 - 256;
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Length in Unicode code points, the unit of every cap. */
+function codePoints(s: string, max: number): number {
+  if (s.length <= max) return s.length; // code points <= code units
+  let n = 0;
+  for (const _ of s) if (++n > max) break;
+  return n;
+}
+
+interface TextRule {
+  max: number;
+  pattern?: RegExp;
+  /** Free text: tabs and newlines allowed. */
+  multiline?: boolean;
+}
+
+class Checker {
+  readonly errors: FieldError[] = [];
+
+  add(field: string, code: FieldErrorCode, message: string): undefined {
+    this.errors.push({ field, code, message });
+    return undefined;
+  }
+
+  /** The value of an optional (or required) member, or undefined after reporting. */
+  member(obj: Obj, key: string, path: string, required: boolean): unknown {
+    if (!Object.hasOwn(obj, key)) return required ? this.add(path, 'required', 'must be present') : undefined;
+    const v = obj[key];
+    return v === null ? this.add(path, 'type', 'must not be null (omit an optional field instead)') : v;
+  }
+
+  text(obj: Obj, key: string, path: string, rule: TextRule, required = false): string | undefined {
+    const v = this.member(obj, key, path, required);
+    return v === undefined ? undefined : this.textValue(v, path, rule);
+  }
+
+  textValue(v: unknown, path: string, rule: TextRule): string | undefined {
+    if (typeof v !== 'string') return this.add(path, 'type', 'must be a string');
+    if (v.length === 0) return this.add(path, 'format', 'must not be empty');
+    if (codePoints(v, rule.max) > rule.max) return this.add(path, 'too_long', `must have at most ${rule.max} characters`);
+    if ((rule.multiline ? BAD_TEXT : BAD_LINE).test(v)) return this.add(path, 'format', 'must not hold control characters or invalid Unicode');
+    if (rule.pattern && !rule.pattern.test(v)) return this.add(path, 'format', `must match /${rule.pattern.source}/`);
+    return v;
+  }
+
+  object(obj: Obj, key: string, path: string, allowed: readonly string[], required = false): Obj | undefined {
+    const v = this.member(obj, key, path, required);
+    if (v === undefined) return undefined;
+    if (!isObject(v)) return this.add(path, 'type', 'must be an object');
+    this.unknown(v, path, allowed);
+    return v;
+  }
+
+  unknown(obj: Obj, path: string, allowed: readonly string[]): void {
+    for (const key of Object.keys(obj)) {
+      if (allowed.includes(key)) continue;
+      const name = key.length > 64 ? `${key.slice(0, 64)}...` : key;
+      this.add(path ? `${path}.${name}` : name, 'unknown_field', 'is not a field of the schema');
+    }
+  }
+
+  /** A deep copy of JSON, reporting what JCS cannot represent. */
+  json(v: unknown, path: string, depth: number): JsonValue | undefined {
+    if (v === null || typeof v === 'boolean') return v;
+    if (typeof v === 'number') return Number.isFinite(v) ? v : this.add(path, 'type', 'must be a finite number');
+    if (typeof v === 'string') return LONE_SURROGATE.test(v) ? this.add(path, 'format', 'must be valid Unicode (no lone surrogates)') : v;
+    if (typeof v !== 'object') return this.add(path, 'type', 'must be a JSON value');
+    if (depth > MAX_DETAILS_DEPTH) return this.add(path, 'too_deep', `must nest at most ${MAX_DETAILS_DEPTH} levels`);
+    if (Array.isArray(v)) {
+      const out: JsonValue[] = [];
+      for (let i = 0; i < v.length; i++) out.push(this.json(v[i], `${path}.${i}`, depth + 1) ?? null);
+      return out;
+    }
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return this.add(path, 'type', 'must be a plain JSON object');
+    const out: JsonObject = {};
+    for (const [key, item] of Object.entries(v)) {
+      const at = `${path}.${key}`;
+      if (LONE_SURROGATE.test(key)) this.add(at, 'format', 'must have a key of valid Unicode');
+      // defineProperty: a "__proto__" key stays data, never a prototype.
+      Object.defineProperty(out, key, { value: this.json(item, at, depth + 1) ?? null, enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+}
+
+function checkActor(c: Checker, input: Obj): Actor | undefined {
+  const o = c.object(input, 'actor', 'actor', ['id', 'email', 'name', 'groups', 'idp', 'verified'], true);
+  if (o === undefined) return undefined;
+  const id = c.text(o, 'id', 'actor.id', { max: 256 });
+  const email = c.text(o, 'email', 'actor.email', { max: 254, pattern: EMAIL });
+  if (!Object.hasOwn(o, 'id') && !Object.hasOwn(o, 'email')) c.add('actor.id', 'required', 'an actor must have an id or an email');
+  const name = c.text(o, 'name', 'actor.name', { max: 256 });
+  const groups = c.member(o, 'groups', 'actor.groups', false);
+  let groupList: string[] | undefined;
+  if (groups !== undefined) {
+    if (!Array.isArray(groups)) c.add('actor.groups', 'type', 'must be an array of strings');
+    else if (groups.length > MAX_GROUPS) c.add('actor.groups', 'too_long', `must have at most ${MAX_GROUPS} items`);
+    else groupList = Array.from(groups, (g: unknown, i) => c.textValue(g, `actor.groups.${i}`, { max: 256 }) ?? '');
+  }
+  const idp = c.text(o, 'idp', 'actor.idp', { max: 256 });
+  const verified = c.member(o, 'verified', 'actor.verified', false);
+  if (verified !== undefined && typeof verified !== 'boolean') c.add('actor.verified', 'type', 'must be a boolean');
+  return {
+    ...(id !== undefined && { id }),
+    ...(email !== undefined && { email }),
+    ...(name !== undefined && { name }),
+    ...(groupList !== undefined && { groups: groupList }),
+    ...(idp !== undefined && { idp }),
+    verified: verified === true,
+  };
+}
+
+function checkTarget(c: Checker, input: Obj): Target | undefined {
+  const o = c.object(input, 'target', 'target', ['type', 'id', 'name']);
+  if (o === undefined) return undefined;
+  const type = c.text(o, 'type', 'target.type', { max: 128, pattern: TARGET_TYPE }, true);
+  const id = c.text(o, 'id', 'target.id', { max: 4096 });
+  const name = c.text(o, 'name', 'target.name', { max: 1024 });
+  // After an error the placeholders are never returned: validateEvent reports instead.
+  return { type: type ?? '', ...(id !== undefined && { id }), ...(name !== undefined && { name }) };
+}
+
+function checkDevice(c: Checker, input: Obj): Device | undefined {
+  const o = c.object(input, 'device', 'device', ['id', 'seq', 'prev']);
+  if (o === undefined) return undefined;
+  const id = c.text(o, 'id', 'device.id', { max: 128, pattern: ID }, true);
+  const seq = c.member(o, 'seq', 'device.seq', true);
+  if (seq !== undefined) {
+    if (typeof seq !== 'number' || !Number.isInteger(seq)) c.add('device.seq', 'type', 'must be an integer');
+    else if (seq < 1 || seq > Number.MAX_SAFE_INTEGER) c.add('device.seq', 'range', 'must be between 1 and 2^53 - 1');
+  }
+  const prev = c.text(o, 'prev', 'device.prev', { max: 64, pattern: HEX64 });
+  return { id: id ?? '', seq: typeof seq === 'number' ? seq : 0, ...(prev !== undefined && { prev }) };
+}
+
+/**
+ * Validates and normalizes the client part of one event (hostile input).
+ *
+ * Reports every error of the event, not just the first. Normalizes `time` to
+ * UTC milliseconds, defaults `outcome` to `unknown` and `actor.verified` to
+ * false, and deep-copies `details`. The schema, caps and codes are in docs/EVENT.md.
+ *
+ * @param input - one event as parsed from JSON
+ * @returns the normalized event, or every field error
+ */
+export function validateEvent(input: unknown): { ok: true; event: EventInput } | { ok: false; errors: FieldError[] } {
+  const c = new Checker();
+  if (!isObject(input)) return { ok: false, errors: [{ field: '', code: 'type', message: 'an event must be a JSON object' }] };
+  for (const key of Object.keys(input)) {
+    if (STORE_FIELDS.includes(key)) c.add(key, 'store_field', 'is set by the store, not the client');
+  }
+  c.unknown(input, '', [...CLIENT_FIELDS, ...STORE_FIELDS]);
+
+  const id = c.text(input, 'id', 'id', { max: 128, pattern: ID });
+  const timeText = c.text(input, 'time', 'time', { max: 64 });
+  let time: string | undefined;
+  if (timeText !== undefined) {
+    try {
+      time = formatTime(parseTime(timeText));
+    } catch {
+      c.add('time', 'format', 'must be an RFC 3339 date-time with an offset, years 0000 to 9999');
+    }
+  }
+  const source = c.text(input, 'source', 'source', { max: 64, pattern: SOURCE }, true);
+  const action = c.text(input, 'action', 'action', { max: 128, pattern: ACTION }, true);
+  const actor = checkActor(c, input);
+  const target = checkTarget(c, input);
+  const outcome = c.member(input, 'outcome', 'outcome', false);
+  if (outcome !== undefined && (typeof outcome !== 'string' || !OUTCOMES.includes(outcome))) {
+    c.add('outcome', typeof outcome === 'string' ? 'enum' : 'type', `must be one of ${OUTCOMES.join(', ')}`);
+  }
+  const reason = c.text(input, 'reason', 'reason', { max: 4096, multiline: true });
+  const host = c.text(input, 'host', 'host', { max: 255, pattern: /^\S+$/u });
+  const device = checkDevice(c, input);
+  let details: JsonObject | undefined;
+  const rawDetails = c.member(input, 'details', 'details', false);
+  if (rawDetails !== undefined) {
+    if (!isObject(rawDetails)) c.add('details', 'type', 'must be an object');
+    else details = c.json(rawDetails, 'details', 1) as JsonObject;
+  }
+  if (c.errors.length > 0 || source === undefined || action === undefined || actor === undefined) {
+    return { ok: false, errors: c.errors };
+  }
+
+  // Optional fields are left out rather than set to undefined, which has no JSON form.
+  const event: EventInput = {
+    ...(id !== undefined && { id }),
+    ...(time !== undefined && { time }),
+    source,
+    action,
+    actor,
+    ...(target !== undefined && { target }),
+    outcome: (outcome as Outcome | undefined) ?? 'unknown',
+    ...(reason !== undefined && { reason }),
+    ...(host !== undefined && { host }),
+    ...(device !== undefined && { device }),
+    ...(details !== undefined && { details }),
+  };
+  if (canonicalBytes(event).length > MAX_EVENT_BYTES) {
+    return { ok: false, errors: [{ field: '', code: 'too_large', message: `must be at most ${MAX_EVENT_BYTES} bytes as canonical JSON` }] };
+  }
+  return { ok: true, event };
+}
+
+/**
+ * The stored record of a validated event.
+ *
+ * @param event - the output of {@link validateEvent}
+ * @param store - the store's fields: `id` (used only when the event has none), `received` (also the default `time`), `index`
+ * @returns the record, whose canonical bytes are the leaf entry
+ * @throws RangeError if the event's id and `store.id` differ, or `index` is not a safe non-negative integer
+ */
+export function toRecord(event: EventInput, store: { id: string; received: string; index: number }): EventRecord {
+  if (event.id !== undefined && event.id !== store.id) throw new RangeError('the store id differs from the event id');
+  if (!Number.isSafeInteger(store.index) || store.index < 0) throw new RangeError('index is a safe non-negative integer');
+  const record: EventRecord = {
+    v: 1,
+    id: event.id ?? store.id,
+    time: event.time ?? store.received,
+    received: store.received,
+    index: store.index,
+    source: event.source,
+    action: event.action,
+    actor: { ...event.actor, ...(event.actor.groups ? { groups: [...event.actor.groups] } : {}) },
+    outcome: event.outcome,
+  };
+  // Optional fields are left out rather than set to undefined, which has no JSON form.
+  if (event.target !== undefined) record.target = { ...event.target };
+  if (event.reason !== undefined) record.reason = event.reason;
+  if (event.host !== undefined) record.host = event.host;
+  if (event.device !== undefined) record.device = { ...event.device };
+  if (event.details !== undefined) record.details = event.details;
+  return record;
+}
+
+/**
+ * Whether a retried event is the stored one (the idempotency check): the same
+ * `id`, and the same content once the store's defaults are applied (`time`
+ * absent matches a record whose `time` is its `received`). An input without an
+ * `id` never matches.
+ *
+ * @param input - the validated retry
+ * @param stored - the record already in the log under that id
+ * @returns true when appending `input` again must return `stored.index`
+ */
+export function sameEvent(input: EventInput, stored: EventRecord): boolean {
+  if (input.id === undefined || input.id !== stored.id) return false;
+  return canonicalize(toRecord(input, stored)) === canonicalize(stored);
+}
+
+/**
+ * A new UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then 74 random bits from
+ * `crypto.getRandomValues`. Ids made in the same millisecond are unordered.
+ *
+ * @param nowMs - the timestamp, default `Date.now()`
+ * @returns the lower-case UUID
+ * @throws RangeError unless `nowMs` is an integer in 0..2^48 - 1
+ */
+export function newEventId(nowMs: number = Date.now()): string {
+  if (!Number.isInteger(nowMs) || nowMs < 0 || nowMs > 0xffff_ffff_ffff) throw new RangeError('nowMs is an integer in 0..2^48 - 1');
+  const b = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  for (let i = 5, t = nowMs; i >= 0; i--, t = Math.floor(t / 256)) b[i] = t % 256;
+  b[6] = 0x70 | (b[6]! & 0x0f); // version 7
+  b[8] = 0x80 | (b[8]! & 0x3f); // variant 10
+  const h = toHex(b);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+const MIN_MS = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z
+const MAX_MS = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+
+/**
+ * Epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC), the record's time format.
+ *
+ * @param ms - an integer number of milliseconds since 1970-01-01T00:00:00Z, years 0000 to 9999
+ * @returns the timestamp
+ * @throws RangeError if `ms` is not an integer in that range
+ */
+export function formatTime(ms: number): string {
+  if (!Number.isInteger(ms) || ms < MIN_MS || ms > MAX_MS) throw new RangeError('ms is an integer within years 0000 to 9999');
+  return new Date(ms).toISOString();
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,30}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * Parses an RFC 3339 date-time with a time zone offset (`Z` or `±hh:mm`, `-00:00`
+ * taken as UTC) strictly: calendar-valid fields, no leap second (`:60`; neither
+ * JavaScript nor Go's time package can hold one), years 0000 to 9999 after
+ * applying the offset. Digits beyond milliseconds are truncated.
+ *
+ * @param text - the timestamp (hostile input)
+ * @returns epoch milliseconds
+ * @throws LogError `ERR_TIME_MALFORMED` otherwise
+ */
+export function parseTime(text: string): number {
+  const m = typeof text === 'string' ? RFC3339.exec(text) : null;
+  if (m === null) throw new LogError('ERR_TIME_MALFORMED', 'not an RFC 3339 date-time with an offset');
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const days = [31, year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+  const offH = m[9] === undefined ? 0 : Number(m[9]);
+  const offM = m[10] === undefined ? 0 : Number(m[10]);
+  if (month < 1 || month > 12 || day < 1 || day > days[month - 1]! || hour > 23 || minute > 59 || second > 59 || offH > 23 || offM > 59) {
+    throw new LogError('ERR_TIME_MALFORMED', 'a date-time field is out of range');
+  }
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day); // not Date.UTC, which maps years 0..99 to 1900..1999
+  date.setUTCHours(hour, minute, second, Number((m[7] ?? '').padEnd(3, '0').slice(0, 3)));
+  const ms = date.getTime() - (m[8] === '-' ? -1 : 1) * (offH * 60 + offM) * 60_000;
+  if (ms < MIN_MS || ms > MAX_MS) throw new LogError('ERR_TIME_MALFORMED', 'the date-time is outside years 0000 to 9999');
+  return ms;
+}
