@@ -19,63 +19,69 @@ export interface JsonObject {
   [key: string]: JsonValue;
 }
 
-/** Nesting deeper than this is refused rather than risking the call stack. */
+/** Nesting deeper than this is refused rather than risking the call stack (and it ends cycles). */
 const MAX_DEPTH = 1000;
 
+/** Any surrogate code unit: a cheap filter before the exact lone-surrogate test. */
+const SURROGATE = /[\uD800-\uDFFF]/;
 /** A lone surrogate: with the `u` flag, paired surrogates match as one code point and not as `Cs`. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
-function refuse(path: string, why: string): never {
-  throw new LogError('ERR_JSON_NOT_CANONICALIZABLE', `${path} ${why}`);
+/** Thrown inside; the path is built only when something is refused. */
+class Refusal {
+  constructor(
+    readonly why: string,
+    readonly path: (string | number)[] = [],
+  ) {}
 }
 
-function quote(text: string, path: string): string {
-  if (LONE_SURROGATE.test(text)) refuse(path, 'contains a lone surrogate (not valid Unicode)');
+function quote(text: string): string {
+  if (SURROGATE.test(text) && LONE_SURROGATE.test(text)) throw new Refusal('contains a lone surrogate (not valid Unicode)');
   return JSON.stringify(text);
 }
 
-function isPlainObject(value: object): boolean {
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-function serialize(value: unknown, path: string, ancestors: Set<object>): string {
+function serialize(value: unknown, depth: number): string {
   switch (typeof value) {
+    case 'string':
+      return quote(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw new Refusal(`is ${String(value)}, which JSON cannot represent`);
+      return JSON.stringify(value); // ES Number::toString; -0 becomes "0" as JCS requires
     case 'boolean':
       return value ? 'true' : 'false';
-    case 'number':
-      if (!Number.isFinite(value)) refuse(path, `is ${String(value)}, which JSON cannot represent`);
-      return JSON.stringify(value); // ES Number::toString; -0 becomes "0" as JCS requires
-    case 'string':
-      return quote(value, path);
     case 'object':
       if (value === null) return 'null';
       break;
     default:
-      refuse(path, `is ${typeof value}, which JSON cannot represent`);
+      throw new Refusal(`is ${typeof value}, which JSON cannot represent`);
   }
-  if (ancestors.has(value)) refuse(path, 'is circular');
-  if (ancestors.size >= MAX_DEPTH) refuse(path, `nests deeper than ${MAX_DEPTH} levels`);
-  ancestors.add(value);
+  if (depth >= MAX_DEPTH) throw new Refusal(`nests deeper than ${MAX_DEPTH} levels (or is circular)`);
+  let key: string | number = 0;
   try {
     if (Array.isArray(value)) {
-      const items: string[] = [];
-      for (let i = 0; i < value.length; i++) items.push(serialize(value[i], `${path}[${i}]`, ancestors));
-      return `[${items.join(',')}]`;
+      let out = '[';
+      for (key = 0; key < value.length; key++) out += (key === 0 ? '' : ',') + serialize(value[key], depth + 1);
+      return out + ']';
     }
-    if (!isPlainObject(value)) refuse(path, 'is not a plain object');
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) throw new Refusal('is not a plain object');
     const record = value as Record<string, unknown>;
     // Array.prototype.sort without a comparator orders by UTF-16 code units, as JCS requires.
     const keys = Object.keys(record).sort();
-    const members: string[] = [];
-    for (const key of keys) {
-      const at = `${path}.${key}`;
-      members.push(`${quote(key, at)}:${serialize(record[key], at, ancestors)}`);
+    let out = '{';
+    for (let i = 0; i < keys.length; i++) {
+      key = keys[i]!;
+      out += (i === 0 ? '' : ',') + quote(key) + ':' + serialize(record[key], depth + 1);
     }
-    return `{${members.join(',')}}`;
-  } finally {
-    ancestors.delete(value);
+    return out + '}';
+  } catch (err) {
+    if (err instanceof Refusal) err.path.unshift(key);
+    throw err;
   }
+}
+
+function pathText(path: readonly (string | number)[]): string {
+  return '$' + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
 }
 
 /**
@@ -93,7 +99,12 @@ function serialize(value: unknown, path: string, ancestors: Set<object>): string
  *   lone surrogate, cycles, and nesting deeper than 1000 levels.
  */
 export function canonicalize(value: unknown): string {
-  return serialize(value, '$', new Set());
+  try {
+    return serialize(value, 0);
+  } catch (err) {
+    if (err instanceof Refusal) throw new LogError('ERR_JSON_NOT_CANONICALIZABLE', `${pathText(err.path)} ${err.why}`);
+    throw err;
+  }
 }
 
 /**

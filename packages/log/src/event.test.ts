@@ -92,8 +92,11 @@ describe('validateEvent: valid events', () => {
   it('copies details, keeping "__proto__" as data', () => {
     const input = JSON.parse('{"source":"s","action":"a","actor":{"id":"x"},"details":{"__proto__":{"polluted":true},"list":[1]}}');
     const event = valid(input);
-    expect(Object.getPrototypeOf(event.details)).toBe(Object.prototype);
+    // A null-prototype copy: "__proto__" is an own data member, nothing is inherited or polluted.
+    expect(Object.getPrototypeOf(event.details)).toBe(null);
     expect(Object.keys(event.details!)).toEqual(['__proto__', 'list']);
+    expect((event.details as Record<string, unknown>).polluted).toBeUndefined();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(event.details).not.toBe(input.details);
     input.details.list.push(2);
     expect(event.details!.list).toEqual([1]);

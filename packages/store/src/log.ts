@@ -1,5 +1,5 @@
 import {
-  EventValidationError, MAX_ENTRY_SIZE, canonicalBytes, formatCheckpoint, formatTime, fromUtf8, newEventId,
+  EventValidationError, MAX_ENTRY_SIZE, recordBytes, formatCheckpoint, formatTime, fromUtf8, newEventId,
   planConsistency, planInclusion, sameEvent, signNote, toRecord, validateEvent,
   type EventInput, type EventRecord, type FieldError, type Hasher, type NoteSigner,
 } from '@stele/log';
@@ -179,7 +179,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
           const index = size + entries.length + mine.length;
           const id = input.id ?? newEventId(now);
           const record = toRecord(input, { id, received, index });
-          const bytes = canonicalBytes(record);
+          const bytes = recordBytes(record);
           if (bytes.length > MAX_ENTRY_SIZE) {
             throw new StoreError('ERR_ENTRY_TOO_LARGE', `event ${id} is ${bytes.length} bytes as stored; the limit is ${MAX_ENTRY_SIZE}`);
           }
