@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Batch, IndexRow, LogDriver, StoredEntry } from './driver.js';
+import type { Batch, IndexRow, LogDriver, QueryFilter, StoredEntry } from './driver.js';
 
 /** A fresh, empty driver, and a way to reopen the same storage (durability). */
 export interface DriverFixture {
@@ -99,7 +99,9 @@ export const conformanceCases: ConformanceCase[] = [
       assert.equal(head.latest?.size, 2);
       assert.deepEqual((await driver.findIds(['id-2', 'id-3'])).size, 0);
       assert.equal((await driver.readCheckpoints()).length, 1);
-      assert.deepEqual(await driver.query({ limit: 10 }), [1, 0]);
+      const left: number[] = [];
+      for await (const page of driver.query({ limit: 10 })) left.push(...page);
+      assert.deepEqual(left, [1, 0]);
     }),
   },
   {
@@ -115,20 +117,35 @@ export const conformanceCases: ConformanceCase[] = [
     }),
   },
   {
-    name: 'queries filter and come newest first',
+    name: 'query candidates include every match, newest first',
     run: (make) => withFixture(make, async ({ driver }) => {
-      await driver.commit(batch(0, 30));
-      assert.deepEqual(await driver.query({ limit: 3 }), [29, 28, 27]);
-      assert.deepEqual(await driver.query({ source: 'git', limit: 3 }), [29, 27, 25]);
-      assert.deepEqual(await driver.query({ action: 'package.*', limit: 100 }), [27, 24, 21, 18, 15, 12, 9, 6, 3, 0]);
-      assert.deepEqual(await driver.query({ action: 'package.install', before: 10, limit: 2 }), [9, 6]);
-      assert.deepEqual(await driver.query({ actor: 'user1@example.com', since: 1_010, until: 1_020, limit: 100 }), [17, 13]);
-      assert.deepEqual(await driver.query({ actor: 'user1', limit: 1 }), [29]);
-      assert.deepEqual(await driver.query({ target: 'f7', limit: 10 }), [7]);
-      assert.deepEqual(await driver.query({ target: '/etc/f8', limit: 10 }), [8]);
-      assert.deepEqual(await driver.query({ text: 'word12', limit: 10 }), [12]);
-      assert.deepEqual(await driver.query({ text: 'common word3', limit: 10 }), [3]);
-      assert.deepEqual(await driver.query({ text: 'absent', limit: 10 }), []);
+      await driver.commit(batch(0, 10));
+      await driver.commit(batch(10, 20));
+      await driver.commit(batch(20, 30));
+      const all = async (filter: QueryFilter) => {
+        const out: number[] = [];
+        for await (const page of driver.query(filter)) out.push(...page);
+        for (let i = 1; i < out.length; i++) assert.ok(out[i - 1]! > out[i]!, `candidates must descend: ${out}`);
+        return out;
+      };
+      const includes = (got: number[], want: number[]) => {
+        for (const w of want) assert.ok(got.includes(w), `candidate ${w} missing from ${got}`);
+      };
+      const everything = await all({ limit: 100 });
+      assert.deepEqual(everything, Array.from({ length: 30 }, (_, i) => 29 - i));
+      includes(await all({ source: 'git', limit: 3 }), [29, 27, 25, 1]);
+      includes(await all({ action: 'package.*', limit: 100 }), [27, 24, 21, 18, 15, 12, 9, 6, 3, 0]);
+      includes(await all({ action: 'package.install', before: 10, limit: 2 }), [9, 6]);
+      assert.ok((await all({ action: 'package.install', before: 10, limit: 2 })).every((i) => i < 10));
+      includes(await all({ actor: 'user1@example.com', since: 1_010, until: 1_020, limit: 100 }), [17, 13]);
+      includes(await all({ actor: 'user1', limit: 1 }), [29]);
+      includes(await all({ target: 'f7', limit: 10 }), [7]);
+      includes(await all({ target: '/etc/f8', limit: 10 }), [8]);
+      includes(await all({ text: 'word12', limit: 10 }), [12]);
+      includes(await all({ text: 'common word3', limit: 10 }), [3]);
+      assert.deepEqual(await all({ actor: 'nobody', limit: 10 }), []);
+      assert.deepEqual(await all({ text: 'absent', limit: 10 }), []);
+      assert.deepEqual(await all({ since: 5_000, limit: 10 }), []);
     }),
   },
   {
@@ -155,16 +172,23 @@ export const conformanceCases: ConformanceCase[] = [
     }),
   },
   {
-    name: 'verification reads rows as stored, with gaps and index rows',
+    name: 'verification reads rows as stored and checks the query index',
     run: (make) => withFixture(make, async ({ driver }) => {
       await driver.commit({ ...batch(0, 4), hashes: [{ level: 8, index: 0, hash: hash(9) }] });
+      await driver.commit(batch(4, 6));
       const rows = await driver.scan(1, 3);
       assert.deepEqual(rows.map((r) => r.index), [1, 2]);
-      assert.deepEqual(rows[0]!.row, row(1));
       assert.deepEqual([...(await driver.scanHashes(8, 0, 2)).keys()], [0]);
-      const health = await driver.indexHealth();
-      assert.equal(health.rows, 4);
-      assert.equal(health.problem, undefined);
+      const good = driver.indexChecker();
+      assert.equal(await good.check(0, [row(0), row(1), row(2)]), undefined);
+      assert.equal(await good.check(3, [row(3), row(4), row(5)]), undefined);
+      assert.equal(await good.finish(6), undefined);
+      const bad = driver.indexChecker();
+      const problem = await bad.check(0, [row(0), row(1), row(2, { actorEmail: 'mallory@example.com' }), row(3)]);
+      assert.equal(problem?.index, 2);
+      const short = driver.indexChecker();
+      assert.equal(await short.check(0, [row(0), row(1), row(2), row(3)]), undefined);
+      assert.equal((await short.finish(4))?.index, 4);
     }),
   },
 ];

@@ -66,9 +66,22 @@ export interface DriverHead {
   lastHistoric: StoredCheckpoint | undefined;
 }
 
-/** A row read back for verification: the entry and its index row, as stored. */
-export interface ScannedEntry extends StoredEntry {
-  row: IndexRow | undefined;
+/** A disagreement between the query index and the entries, found by an {@link IndexChecker}. */
+export interface IndexProblem {
+  /** The first entry the index is wrong about, or null when it cannot be pinned to one. */
+  index: number | null;
+  message: string;
+}
+
+/**
+ * Verification of a driver's query index: fed every entry's expected row in
+ * index order, in chunks, it compares them with what the driver stored.
+ */
+export interface IndexChecker {
+  /** Rows for entries [start, start + rows.length). */
+  check(start: number, rows: readonly IndexRow[]): Promise<IndexProblem | undefined>;
+  /** After the last chunk: whatever the index holds beyond `size` entries, and internal consistency. */
+  finish(size: number): Promise<IndexProblem | undefined>;
 }
 
 /** Filters of a query; every one optional, all combined with AND. */
@@ -80,6 +93,8 @@ export interface QueryFilter {
   source?: string;
   /** Matches the target's id or name. */
   target?: string;
+  /** `success`, `failure` or `unknown`. */
+  outcome?: string;
   /** Epoch milliseconds, inclusive, on the event's `time`. */
   since?: number;
   /** Epoch milliseconds, exclusive, on the event's `time`. */
@@ -120,13 +135,19 @@ export interface LogDriver {
   findIds(ids: readonly string[]): Promise<Map<string, StoredEntry>>;
   /** The checkpoint history, ascending by size. */
   readCheckpoints(): Promise<StoredCheckpoint[]>;
-  /** Indexes of matching entries, newest (highest index) first. */
-  query(filter: QueryFilter): Promise<number[]>;
-  /** Verification: the rows present with index in [start, end), ascending, gaps left as gaps. */
-  scan(start: number, end: number): Promise<ScannedEntry[]>;
+  /** The entries at these indexes (any order); MUST throw if one is missing. */
+  readMany(indexes: readonly number[]): Promise<StoredEntry[]>;
+  /**
+   * Candidate indexes for a query, newest (highest) first, in pages. A driver
+   * may return more than match (the service filters each record exactly) but
+   * MUST NOT leave out a match. `filter.limit` is a hint.
+   */
+  query(filter: QueryFilter): AsyncIterable<number[]>;
+  /** Verification: the entries present with index in [start, end), ascending, gaps left as gaps. */
+  scan(start: number, end: number): Promise<StoredEntry[]>;
   /** Verification: stored tile-level hashes with index in [start, end) at a level, as stored. */
   scanHashes(level: number, start: number, end: number): Promise<Map<number, Uint8Array>>;
-  /** Verification: how many index rows there are, and a driver's own consistency checks of its text index. */
-  indexHealth(): Promise<{ rows: number; problem: string | undefined }>;
+  /** Verification: a checker of the query index. */
+  indexChecker(): IndexChecker;
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import {
 } from '@stele/log';
 import type { IndexRow, LogDriver, QueryFilter, StoredCheckpoint, StoredEntry, TreeHash } from './driver.js';
 import { StoreError } from './errors.js';
+import { recordMatcher } from './filter.js';
 import { nodeHasher } from './hash.js';
 import { indexRowOf } from './indexRow.js';
 import { readNodes, readRange } from './tree.js';
@@ -300,11 +301,17 @@ export async function openLog(options: LogOptions): Promise<Log> {
     },
     checkpoints: () => driver.readCheckpoints(),
     async query(filter) {
-      const indexes = await driver.query(filter);
+      // Drivers may hand back loose candidates; each record is checked exactly here.
+      const matches = recordMatcher(filter);
       const out: LogEntry[] = [];
-      for (const index of indexes) {
-        const [e] = await driver.readEntries(index, index + 1);
-        out.push(toLogEntry(e!));
+      if (filter.limit <= 0) return out;
+      for await (const page of driver.query(filter)) {
+        for (const stored of await driver.readMany(page)) {
+          const entry = toLogEntry(stored);
+          if (!matches(entry.record)) continue;
+          out.push(entry);
+          if (out.length >= filter.limit) return out;
+        }
       }
       return out;
     },

@@ -2,9 +2,10 @@ import {
   CompactRange, LogError, canonicalize, equalBytes, fromUtf8, openNote, parseCheckpoint, toBase64,
   type EventRecord, type Hasher, type NoteVerifier,
 } from '@stele/log';
-import type { LogDriver, StoredCheckpoint } from './driver.js';
+import type { IndexChecker, LogDriver, StoredCheckpoint } from './driver.js';
 import { nodeHasher } from './hash.js';
-import { diffIndexRow, indexRowOf } from './indexRow.js';
+import type { IndexRow } from './driver.js';
+import { indexRowOf } from './indexRow.js';
 
 /** What verification found wrong; a closed list. */
 export type VerifyCode =
@@ -16,10 +17,7 @@ export type VerifyCode =
   | 'ERR_LEAF_HASH_MISMATCH' // a stored leaf hash differs from the entry's
   | 'ERR_TREE_HASH_MISSING' // a tile-level hash is not stored
   | 'ERR_TREE_HASH_MISMATCH' // a stored tile-level hash differs from the recomputed one
-  | 'ERR_INDEX_MISSING' // an entry has no query-index row
-  | 'ERR_INDEX_MISMATCH' // a query-index row disagrees with its entry
-  | 'ERR_INDEX_EXTRA' // query-index rows without an entry
-  | 'ERR_TEXT_INDEX_MISMATCH' // the full-text index disagrees with the index rows
+  | 'ERR_INDEX_MISMATCH' // the query index disagrees with the entries
   | 'ERR_CHECKPOINT_MISSING' // entries without a latest checkpoint
   | 'ERR_CHECKPOINT_SIGNATURE' // a checkpoint's signature does not verify with the log's key
   | 'ERR_CHECKPOINT_MALFORMED' // a checkpoint does not parse, or names another origin or size
@@ -131,10 +129,12 @@ async function walk(options: VerifyOptions): Promise<VerifyResult> {
   };
   checkClaims();
 
+  const checker = driver.indexChecker();
   for (let start = 0; start < size; start += chunk) {
     const end = Math.min(size, start + chunk);
     const rows = await driver.scan(start, end);
     const tileHashes = await readTileHashes(driver, start, end);
+    const indexRows: IndexRow[] = [];
     const compare = (level: number, index: number, hash: Uint8Array) => {
       if (level === 0 || level % 8 !== 0) return;
       const first = index * 2 ** level;
@@ -142,29 +142,37 @@ async function walk(options: VerifyOptions): Promise<VerifyResult> {
       if (!got) throw new Finding(first, 'ERR_TREE_HASH_MISSING', `no stored hash for the subtree of level ${level} starting at index ${first}`);
       if (!equalBytes(got, hash)) throw new Finding(first, 'ERR_TREE_HASH_MISMATCH', `the stored hash of the subtree of level ${level} starting at index ${first} is wrong`);
     };
-    let r = 0;
-    for (let index = start; index < end; index++) {
-      const row = rows[r];
-      if (!row || row.index !== index) throw new Finding(index, 'ERR_ENTRY_MISSING', `no entry at index ${index}`);
-      r++;
-      const leaf = hasher.hashLeaf(row.bytes);
-      if (!equalBytes(leaf, row.leafHash)) throw new Finding(index, 'ERR_LEAF_HASH_MISMATCH', `entry ${index} does not match its stored leaf hash`);
-      const record = parseEntry(index, row.bytes);
-      if (record.index !== index) throw new Finding(index, 'ERR_ENTRY_INDEX_MISMATCH', `entry ${index} is the record of index ${record.index}`);
-      if (record.id !== row.id) throw new Finding(index, 'ERR_ENTRY_ID_MISMATCH', `entry ${index} is stored under id ${row.id} but is ${record.id}`);
-      if (!row.row) throw new Finding(index, 'ERR_INDEX_MISSING', `entry ${index} has no query-index row`);
-      const field = diffIndexRow(indexRowOf(record), row.row);
-      if (field) throw new Finding(index, 'ERR_INDEX_MISMATCH', `the query index disagrees with entry ${index} on ${field}`);
-      range.append(leaf, compare);
-      checkClaims();
+    try {
+      let r = 0;
+      for (let index = start; index < end; index++) {
+        const row = rows[r];
+        if (!row || row.index !== index) throw new Finding(index, 'ERR_ENTRY_MISSING', `no entry at index ${index}`);
+        r++;
+        const leaf = hasher.hashLeaf(row.bytes);
+        if (!equalBytes(leaf, row.leafHash)) throw new Finding(index, 'ERR_LEAF_HASH_MISMATCH', `entry ${index} does not match its stored leaf hash`);
+        const record = parseEntry(index, row.bytes);
+        if (record.index !== index) throw new Finding(index, 'ERR_ENTRY_INDEX_MISMATCH', `entry ${index} is the record of index ${record.index}`);
+        if (record.id !== row.id) throw new Finding(index, 'ERR_ENTRY_ID_MISMATCH', `entry ${index} is stored under id ${row.id} but is ${record.id}`);
+        indexRows.push(indexRowOf(record));
+        range.append(leaf, compare);
+        checkClaims();
+      }
+    } catch (err) {
+      // An earlier entry may already disagree with the query index: report the first problem.
+      if (err instanceof Finding) await checkIndex(checker, start, indexRows);
+      throw err;
     }
+    await checkIndex(checker, start, indexRows);
     options.onProgress?.(end, size);
   }
-
-  const health = await driver.indexHealth();
-  if (health.rows !== size) throw new Finding(null, 'ERR_INDEX_EXTRA', `${health.rows} query-index rows for ${size} entries`);
-  if (health.problem) throw new Finding(null, 'ERR_TEXT_INDEX_MISMATCH', health.problem);
+  const problem = await checker.finish(size);
+  if (problem) throw new Finding(problem.index, 'ERR_INDEX_MISMATCH', problem.message);
   return { ok: true, size, root: toBase64(range.root()) };
+}
+
+async function checkIndex(checker: IndexChecker, start: number, rows: IndexRow[]): Promise<void> {
+  const problem = await checker.check(start, rows);
+  if (problem) throw new Finding(problem.index, 'ERR_INDEX_MISMATCH', problem.message);
 }
 
 function parseEntry(index: number, bytes: Uint8Array): EventRecord {

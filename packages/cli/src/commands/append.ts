@@ -25,7 +25,10 @@ export async function append(args: string[], io: Io): Promise<number> {
     let duplicates = 0;
     for (let i = 0; i < inputs.length; i += CHUNK) {
       const result = await store.log.append(inputs.slice(i, i + CHUNK));
-      for (const e of result.entries) e.duplicate ? duplicates++ : appended++;
+      for (const e of result.entries) {
+        if (e.duplicate) duplicates++;
+        else appended++;
+      }
     }
     const size = store.log.size();
     if (values.json) io.stdout(JSON.stringify({ appended, duplicates, size }) + '\n');

@@ -1,6 +1,9 @@
 import Database from 'better-sqlite3';
-import type { Batch, DriverHead, IndexRow, LogDriver, QueryFilter, ScannedEntry, StoredCheckpoint, StoredEntry } from '../driver.js';
+import type { Batch, DriverHead, LogDriver, StoredCheckpoint, StoredEntry } from '../driver.js';
 import { StoreError } from '../errors.js';
+import { batchIndexOf, encodeOffsets, splitKey } from './batchIndex.js';
+import { sqliteIndexChecker } from './indexChecker.js';
+import { candidates, prepareQueries } from './query.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 /** Options of the SQLite driver. */
@@ -21,9 +24,6 @@ const u8 = (b: unknown): Uint8Array => {
   const buffer = b as Buffer;
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 };
-
-const SCAN_COLUMNS = `e.idx, e.id, e.leaf_hash, e.data, i.idx AS row_idx, i.time, i.received, i.source, i.action,
-  i.actor_id, i.actor_email, i.target_type, i.target_id, i.target_name, i.outcome, i.text`;
 
 /**
  * Opens (creating if needed) a log in one SQLite file: WAL with
@@ -51,18 +51,17 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
     leafHashes: db.prepare('SELECT idx, leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx').raw(),
     treeHashes: db.prepare('SELECT idx, hash FROM tree_hashes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx').raw(),
     byId: db.prepare('SELECT idx, id, leaf_hash, data FROM entries WHERE id = ?'),
-    scan: db.prepare(`SELECT ${SCAN_COLUMNS} FROM entries e LEFT JOIN event_index i ON i.idx = e.idx
-      WHERE e.idx >= ? AND e.idx < ? ORDER BY e.idx`),
-    indexRows: db.prepare('SELECT count(*) FROM event_index').pluck(),
+    entry: db.prepare('SELECT idx, id, leaf_hash, data FROM entries WHERE idx = ?'),
   };
+  const queries = prepareQueries(db);
   const write = options.readonly
     ? undefined
     : {
         putMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)'),
         entry: db.prepare('INSERT INTO entries (idx, id, leaf_hash, data) VALUES (?, ?, ?, ?)'),
-        row: db.prepare(`INSERT INTO event_index (idx, time, received, source, action, actor_id, actor_email,
-          target_type, target_id, target_name, outcome, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-        text: db.prepare('INSERT INTO event_text (rowid, text) VALUES (?, ?)'),
+        batch: db.prepare('INSERT INTO batches (first, last, min_time, max_time) VALUES (?, ?, ?, ?)'),
+        posting: db.prepare('INSERT INTO postings (field, value, first, offsets) VALUES (?, ?, ?, ?)'),
+        words: db.prepare('INSERT INTO batch_text (rowid, words) VALUES (?, ?)'),
         hash: db.prepare('INSERT INTO tree_hashes (level, idx, hash) VALUES (?, ?, ?)'),
         checkpoint: db.prepare('INSERT INTO checkpoints (size, created, note) VALUES (?, ?, ?)'),
         latest: db.prepare(`INSERT INTO checkpoint_latest (one, size, created, note) VALUES (1, ?, ?, ?)
@@ -71,11 +70,12 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
 
   const commit = write
     ? db.transaction((batch: Batch) => {
-        for (const e of batch.entries) {
-          write.entry.run(e.index, e.id, buf(e.leafHash), buf(e.bytes));
-          const r = e.row;
-          write.row.run(e.index, r.time, r.received, r.source, r.action, r.actorId, r.actorEmail, r.targetType, r.targetId, r.targetName, r.outcome, r.text);
-          write.text.run(e.index, r.text);
+        for (const e of batch.entries) write.entry.run(e.index, e.id, buf(e.leafHash), buf(e.bytes));
+        if (batch.entries.length > 0) {
+          const index = batchIndexOf(batch.entries[0]!.index, batch.entries.map((e) => e.row));
+          write.batch.run(index.first, index.last, index.minTime, index.maxTime);
+          for (const [key, offsets] of index.postings) write.posting.run(...splitKey(key), index.first, encodeOffsets(offsets));
+          write.words.run(index.first, index.words);
         }
         for (const h of batch.hashes) write.hash.run(h.level, h.index, buf(h.hash));
         const cp = batch.checkpoint;
@@ -92,23 +92,6 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
   });
   const toCheckpoint = (r: Row | undefined): StoredCheckpoint | undefined =>
     r && { size: r.size as number, created: r.created as number, note: r.note as string };
-  const toRow = (r: Row): IndexRow | undefined =>
-    r.row_idx === null
-      ? undefined
-      : {
-          time: r.time as number,
-          received: r.received as number,
-          source: r.source as string,
-          action: r.action as string,
-          actorId: r.actor_id as string | null,
-          actorEmail: r.actor_email as string | null,
-          targetType: r.target_type as string | null,
-          targetId: r.target_id as string | null,
-          targetName: r.target_name as string | null,
-          outcome: r.outcome as string,
-          text: r.text as string,
-        };
-
   function readHashes(level: number, start: number, end: number): Uint8Array[] {
     const rows = (level === 0 ? stmt.leafHashes.all(start, end) : stmt.treeHashes.all(level, start, end)) as [number, Uint8Array][];
     if (rows.length !== end - start) {
@@ -157,88 +140,27 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
     async readCheckpoints() {
       return (stmt.checkpoints.all() as Row[]).map((r) => toCheckpoint(r)!);
     },
-    async query(filter) {
-      return runQuery(db, filter);
+    async readMany(indexes) {
+      return indexes.map((index) => {
+        const row = stmt.entry.get(index) as Row | undefined;
+        if (!row) throw new StoreError('ERR_NOT_FOUND', `no entry at index ${index}`);
+        return toEntry(row);
+      });
+    },
+    async *query(filter) {
+      yield* candidates(queries, filter);
     },
     async scan(start, end) {
-      return (stmt.scan.all(start, end) as Row[]).map((r): ScannedEntry => ({ ...toEntry(r), row: toRow(r) }));
+      return (stmt.entries.all(start, end) as Row[]).map(toEntry);
     },
     async scanHashes(level, start, end) {
       return new Map((stmt.treeHashes.all(level, start, end) as [number, Uint8Array][]).map(([i, h]) => [i, u8(h)]));
     },
-    async indexHealth() {
-      const rows = stmt.indexRows.get() as number;
-      let problem: string | undefined;
-      try {
-        // FTS5 compares its index with the external content table (event_index).
-        db.prepare("INSERT INTO event_text (event_text, rank) VALUES ('integrity-check', 1)").run();
-      } catch (err) {
-        problem = `full-text index does not match the index rows: ${(err as Error).message}`;
-      }
-      return { rows, problem };
+    indexChecker() {
+      return sqliteIndexChecker(db);
     },
     async close() {
       db.close();
     },
   };
-}
-
-/** The upper bound of a string prefix range: the prefix with its last code unit incremented. */
-function prefixEnd(prefix: string): string {
-  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-}
-
-/** Turns free text into an FTS5 query: every word a quoted phrase, all required. */
-export function ftsQuery(text: string): string {
-  return text
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((w) => `"${w.replaceAll('"', '""')}"`)
-    .join(' ');
-}
-
-function runQuery(db: Database.Database, f: QueryFilter): number[] {
-  const where: string[] = [];
-  const args: unknown[] = [];
-  if (f.actor !== undefined) {
-    where.push('(actor_id = ? OR actor_email = ?)');
-    args.push(f.actor, f.actor);
-  }
-  if (f.action !== undefined) {
-    const prefix = f.action.endsWith('*') ? f.action.slice(0, -1) : undefined;
-    if (prefix) {
-      where.push('action >= ? AND action < ?');
-      args.push(prefix, prefixEnd(prefix));
-    } else if (prefix === undefined) {
-      where.push('action = ?');
-      args.push(f.action);
-    }
-  }
-  if (f.source !== undefined) {
-    where.push('source = ?');
-    args.push(f.source);
-  }
-  if (f.target !== undefined) {
-    where.push('(target_id = ? OR target_name = ?)');
-    args.push(f.target, f.target);
-  }
-  if (f.since !== undefined) {
-    where.push('time >= ?');
-    args.push(f.since);
-  }
-  if (f.until !== undefined) {
-    where.push('time < ?');
-    args.push(f.until);
-  }
-  if (f.before !== undefined) {
-    where.push('idx < ?');
-    args.push(f.before);
-  }
-  if (f.text !== undefined && ftsQuery(f.text) !== '') {
-    where.push('idx IN (SELECT rowid FROM event_text WHERE event_text MATCH ?)');
-    args.push(ftsQuery(f.text));
-  }
-  const sql = `SELECT idx FROM event_index ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY idx DESC LIMIT ?`;
-  args.push(f.limit);
-  return db.prepare(sql).pluck().all(...args) as number[];
 }

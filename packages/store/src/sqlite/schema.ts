@@ -1,13 +1,15 @@
 /**
  * The SQLite schema. Every log table refuses UPDATE and DELETE through
  * triggers, so even code with the file open cannot quietly rewrite history;
- * only `checkpoint_latest`, one row that each batch replaces, is exempt.
+ * exempt are `checkpoint_latest`, one row that each batch replaces, and the
+ * full-text table, whose own segment merges rewrite its shadow tables
+ * (verification compares it with the entries instead).
  */
 
 export const SCHEMA_VERSION = '1';
 
 /** Tables whose rows are never changed or removed. */
-export const APPEND_ONLY_TABLES = ['meta', 'entries', 'tree_hashes', 'checkpoints', 'event_index'] as const;
+export const APPEND_ONLY_TABLES = ['meta', 'entries', 'tree_hashes', 'checkpoints', 'batches', 'postings'] as const;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -42,32 +44,22 @@ CREATE TABLE IF NOT EXISTS checkpoint_latest (
   note TEXT NOT NULL
 );
 
-CREATE TABLE IF NOT EXISTS event_index (
-  idx INTEGER PRIMARY KEY,
-  time INTEGER NOT NULL,
-  received INTEGER NOT NULL,
-  source TEXT NOT NULL,
-  action TEXT NOT NULL,
-  actor_id TEXT,
-  actor_email TEXT,
-  target_type TEXT,
-  target_id TEXT,
-  target_name TEXT,
-  outcome TEXT NOT NULL,
-  text TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS batches (
+  first INTEGER PRIMARY KEY,
+  last INTEGER NOT NULL,
+  min_time INTEGER NOT NULL,
+  max_time INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS event_index_time ON event_index (time);
-CREATE INDEX IF NOT EXISTS event_index_actor_id ON event_index (actor_id);
-CREATE INDEX IF NOT EXISTS event_index_actor_email ON event_index (actor_email);
-CREATE INDEX IF NOT EXISTS event_index_action ON event_index (action);
-CREATE INDEX IF NOT EXISTS event_index_source ON event_index (source);
-CREATE INDEX IF NOT EXISTS event_index_target_id ON event_index (target_id);
 
-CREATE VIRTUAL TABLE IF NOT EXISTS event_text USING fts5 (
-  text,
-  content = 'event_index',
-  content_rowid = 'idx'
-);
+CREATE TABLE IF NOT EXISTS postings (
+  field TEXT NOT NULL,
+  value TEXT NOT NULL,
+  first INTEGER NOT NULL,
+  offsets BLOB NOT NULL,
+  PRIMARY KEY (field, value, first)
+) WITHOUT ROWID;
+
+CREATE VIRTUAL TABLE IF NOT EXISTS batch_text USING fts5 (words);
 ${APPEND_ONLY_TABLES.map(
   (t) => `
 CREATE TRIGGER IF NOT EXISTS ${t}_no_update BEFORE UPDATE ON ${t}

@@ -1,0 +1,34 @@
+import type { EventRecord } from '@stele/log';
+import type { QueryFilter } from './driver.js';
+import { indexRowOf } from './indexRow.js';
+import { matchesTerms, queryTerms, tokenize } from './text.js';
+
+/** A filter's action pattern: an exact action, or a prefix when it ends in `*`. */
+export function actionPattern(action: string): { exact: string } | { prefix: string } {
+  return action.endsWith('*') ? { prefix: action.slice(0, -1) } : { exact: action };
+}
+
+/**
+ * The exact meaning of a query filter on one record. Drivers may return
+ * candidates loosely (whole batches, hash collisions); the log service keeps
+ * only the records this accepts.
+ */
+export function recordMatcher(filter: QueryFilter): (record: EventRecord) => boolean {
+  const terms = filter.text === undefined ? [] : queryTerms(filter.text);
+  const action = filter.action === undefined ? undefined : actionPattern(filter.action);
+  return (record) => {
+    if (filter.actor !== undefined && record.actor.id !== filter.actor && record.actor.email !== filter.actor) return false;
+    if (action && ('exact' in action ? record.action !== action.exact : !record.action.startsWith(action.prefix))) return false;
+    if (filter.source !== undefined && record.source !== filter.source) return false;
+    if (filter.target !== undefined && record.target?.id !== filter.target && record.target?.name !== filter.target) return false;
+    if (filter.outcome !== undefined && record.outcome !== filter.outcome) return false;
+    if (filter.before !== undefined && record.index >= filter.before) return false;
+    if (filter.since !== undefined || filter.until !== undefined || terms.length > 0) {
+      const row = indexRowOf(record);
+      if (filter.since !== undefined && row.time < filter.since) return false;
+      if (filter.until !== undefined && row.time >= filter.until) return false;
+      if (terms.length > 0 && !matchesTerms(tokenize(row.text), terms)) return false;
+    }
+    return true;
+  };
+}
