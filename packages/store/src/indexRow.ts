@@ -48,11 +48,3 @@ function collectStrings(value: unknown, out: string[], depth = 0): void {
   else if (Array.isArray(value)) for (const v of value) collectStrings(v, out, depth + 1);
   else if (value && typeof value === 'object') for (const v of Object.values(value)) collectStrings(v, out, depth + 1);
 }
-
-/** Field-by-field equality of two index rows; the first differing field, or undefined. */
-export function diffIndexRow(a: IndexRow, b: IndexRow): keyof IndexRow | undefined {
-  for (const key of Object.keys(a) as (keyof IndexRow)[]) {
-    if (a[key] !== b[key]) return key;
-  }
-  return undefined;
-}
