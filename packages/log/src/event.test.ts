@@ -236,7 +236,7 @@ describe('records', () => {
   const store = { id: '01890a5d-ac96-774b-bcce-b302099a8057', received: '2025-01-01T00:00:00.000Z', index: 7 };
 
   it('lists the store fields', () => {
-    expect(STORE_FIELDS).toEqual(['v', 'received', 'index']);
+    expect(STORE_FIELDS).toEqual(['v', 'received', 'index', 'submitter']);
   });
 
   it('adds the store fields and defaults id and time', () => {

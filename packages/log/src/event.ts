@@ -73,6 +73,16 @@ export interface EventInput {
   details?: JsonObject;
 }
 
+/** Which credential handed the event to the store (set by the collector, never by the client). */
+export interface Submitter {
+  /** How it authenticated: `token` (an API token), `oidc` (a person's token), `local` (the CLI on the store's own files). */
+  type: string;
+  /** The credential's stable identifier (token id, OIDC subject, OS user). */
+  id: string;
+  /** A display name (the token's name, the person's e-mail). */
+  name?: string;
+}
+
 /** The full stored record: the leaf of the log is `canonicalBytes(record)`. */
 export interface EventRecord extends Omit<EventInput, 'id' | 'time'> {
   /** The record version. */
@@ -85,6 +95,8 @@ export interface EventRecord extends Omit<EventInput, 'id' | 'time'> {
   received: string;
   /** The position in the log. */
   index: number;
+  /** The credential that submitted it, when the store was told. */
+  submitter?: Submitter;
 }
 
 /**
@@ -132,7 +144,7 @@ export class EventValidationError extends LogError {
 }
 
 /** The fields the store sets; a client may not send them. */
-export const STORE_FIELDS: readonly string[] = Object.freeze(['v', 'received', 'index']);
+export const STORE_FIELDS: readonly string[] = Object.freeze(['v', 'received', 'index', 'submitter']);
 
 const CLIENT_FIELDS = new Set(['id', 'time', 'source', 'action', 'actor', 'target', 'outcome', 'reason', 'host', 'device', 'details']);
 const TOP_LEVEL_FIELDS: readonly string[] = [...CLIENT_FIELDS, ...STORE_FIELDS];
@@ -386,7 +398,7 @@ export function validateEvent(input: unknown): { ok: true; event: EventInput } |
  * @returns the record, whose canonical bytes are the leaf entry
  * @throws RangeError if the event's id and `store.id` differ, or `index` is not a safe non-negative integer
  */
-export function toRecord(event: EventInput, store: { id: string; received: string; index: number }): EventRecord {
+export function toRecord(event: EventInput, store: { id: string; received: string; index: number; submitter?: Submitter }): EventRecord {
   if (event.id !== undefined && event.id !== store.id) throw new RangeError('the store id differs from the event id');
   if (!Number.isSafeInteger(store.index) || store.index < 0) throw new RangeError('index is a safe non-negative integer');
   // Members are added in RFC 8785 order (UTF-16 code units) at every level, and
@@ -413,6 +425,10 @@ export function toRecord(event: EventInput, store: { id: string; received: strin
   if (event.reason !== undefined) record.reason = event.reason;
   record.received = store.received;
   record.source = event.source;
+  if (store.submitter !== undefined) {
+    const sub = store.submitter;
+    record.submitter = sub.name === undefined ? { id: sub.id, type: sub.type } : { id: sub.id, name: sub.name, type: sub.type };
+  }
   if (event.target !== undefined) {
     const t = event.target;
     const target = {} as Target;

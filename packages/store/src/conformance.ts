@@ -105,6 +105,16 @@ export const conformanceCases: ConformanceCase[] = [
     }),
   },
   {
+    name: 'a batch that does not start at the stored size is refused whole',
+    run: (make) => withFixture(make, async ({ driver }) => {
+      await driver.commit(batch(0, 3));
+      await assert.rejects(driver.commit(batch(2, 5)), (err: { code?: string }) => err.code === 'ERR_SIZE_CONFLICT');
+      await assert.rejects(driver.commit(batch(4, 5)), (err: { code?: string }) => err.code === 'ERR_SIZE_CONFLICT');
+      assert.equal((await driver.head()).size, 3);
+      assert.equal((await driver.head()).latest?.size, 3);
+    }),
+  },
+  {
     name: 'a non-historic commit replaces the latest checkpoint only',
     run: (make) => withFixture(make, async ({ driver }) => {
       await driver.commit(batch(0, 1, true));

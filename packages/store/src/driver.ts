@@ -122,7 +122,11 @@ export interface LogDriver {
   putMeta(key: string, value: string): Promise<void>;
   /** The persisted state. */
   head(): Promise<DriverHead>;
-  /** Persists one batch atomically and durably. */
+  /**
+   * Persists one batch atomically and durably. MUST refuse with StoreError
+   * `ERR_SIZE_CONFLICT`, writing nothing, when the batch's first index is not
+   * the stored size (another writer got there first).
+   */
   commit(batch: Batch): Promise<void>;
   /** Entries with index in [start, end), ascending; MUST throw if one is missing. */
   readEntries(start: number, end: number): Promise<StoredEntry[]>;

@@ -9,6 +9,7 @@ export type StoreErrorCode =
   | 'ERR_STORE_CORRUPT' // the stored state contradicts itself (run `stele verify`)
   | 'ERR_READ_ONLY' // append on a log opened without a signer
   | 'ERR_OVERLOADED' // the append queue is full
+  | 'ERR_SIZE_CONFLICT' // another writer appended first: the batch was sequenced against an old size
   | 'ERR_CLOSED'; // the log was closed
 
 /** An error of the store, with a stable code. */

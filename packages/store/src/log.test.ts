@@ -8,6 +8,7 @@ import {
 import { initStore, openStore, type Store } from './dataDir.js';
 import type { StoreError } from './errors.js';
 import { nodeHasher } from './hash.js';
+import { verifyLog } from './verify.js';
 
 let dir: string;
 let store: Store;
@@ -136,6 +137,36 @@ describe('proofs', () => {
     await store.log.append([event(0)]);
     await expect(store.log.inclusionProof(1, 1)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
     await expect(store.log.consistencyProof(0, 2)).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+  });
+});
+
+describe('two writers on one store', () => {
+  test('appends from both interleave into one verifiable tree', async () => {
+    const other = await openStore(dir);
+    try {
+      for (let i = 0; i < 5; i++) {
+        await store.log.append([event(2 * i)]);
+        const r = await other.log.append([event(2 * i + 1), event(100 + i)]);
+        expect(r.entries[0]!.index).toBe(3 * i + 1);
+      }
+      const mine = await store.log.append([event(50)]);
+      expect(mine.entries[0]!.index).toBe(15);
+      const result = await verifyLog({ driver: store.log.driver, verifier: store.verifier, origin: store.log.origin });
+      expect(result).toMatchObject({ ok: true, size: 16 });
+    } finally {
+      await other.log.close();
+    }
+  });
+
+  test('subscribers hear of every commit, after it is durable', async () => {
+    const heard: number[] = [];
+    const stop = store.log.subscribe((e) => heard.push(...e.entries.map((x) => x.index)));
+    await store.log.append([event(0), event(1)]);
+    await store.log.append([event(2)], { submitter: { type: 'token', id: 't1', name: 'ci' } });
+    stop();
+    await store.log.append([event(3)]);
+    expect(heard).toEqual([0, 1, 2]);
+    expect((await store.log.entry(2)).record.submitter).toEqual({ type: 'token', id: 't1', name: 'ci' });
   });
 });
 

@@ -1,7 +1,7 @@
 import {
   EventValidationError, MAX_ENTRY_SIZE, recordBytes, formatCheckpoint, formatTime, fromUtf8, newEventId,
   planConsistency, planInclusion, sameEvent, signNote, toRecord, validateEvent,
-  type EventInput, type EventRecord, type FieldError, type Hasher, type NoteSigner,
+  type EventInput, type EventRecord, type FieldError, type Hasher, type NoteSigner, type Submitter,
 } from '@stele/log';
 import type { IndexRow, LogDriver, QueryFilter, StoredCheckpoint, StoredEntry, TreeHash } from './driver.js';
 import { StoreError } from './errors.js';
@@ -64,7 +64,9 @@ export interface Log {
    * StoreError ERR_ID_CONFLICT / ERR_ENTRY_TOO_LARGE / ERR_OVERLOADED; in
    * every case nothing of the call is appended.
    */
-  append(events: readonly unknown[]): Promise<AppendResult>;
+  append(events: readonly unknown[], options?: AppendOptions): Promise<AppendResult>;
+  /** Calls the listener after every commit; returns the unsubscribe function. */
+  subscribe(listener: (event: CommitEvent) => void): () => void;
   entry(index: number): Promise<LogEntry>;
   entryById(id: string): Promise<LogEntry | undefined>;
   /** The RFC 6962 root of the tree at a size up to the current one. */
@@ -78,8 +80,22 @@ export interface Log {
   close(): Promise<void>;
 }
 
+/** Options of one append. */
+export interface AppendOptions {
+  /** The credential that submitted the events, recorded in each record. */
+  submitter?: Submitter;
+}
+
+/** What a commit made durable; handed to subscribers after it is. */
+export interface CommitEvent {
+  entries: LogEntry[];
+  size: number;
+  checkpoint: string;
+}
+
 interface Pending {
   inputs: EventInput[];
+  submitter: Submitter | undefined;
   resolve(result: AppendResult): void;
   reject(err: unknown): void;
 }
@@ -113,6 +129,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
   }
 
   const queue: Pending[] = [];
+  const listeners = new Set<(event: CommitEvent) => void>();
   let queued = 0;
   let scheduled = false;
   let flushing: Promise<void> | undefined;
@@ -141,7 +158,17 @@ export async function openLog(options: LogOptions): Promise<Log> {
     }
     queued -= taken;
     try {
-      await commitCalls(calls);
+      // Another writer (a second collector, the CLI) may have appended since we
+      // last looked: the driver refuses the batch, we catch up and sequence again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await commitCalls(calls);
+          break;
+        } catch (err) {
+          if (!(err instanceof StoreError && err.code === 'ERR_SIZE_CONFLICT') || attempt >= 5) throw err;
+          await reload();
+        }
+      }
     } catch (err) {
       for (const call of calls) call.reject(err);
     }
@@ -179,7 +206,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
           }
           const index = size + entries.length + mine.length;
           const id = input.id ?? newEventId(now);
-          const record = toRecord(input, { id, received, index });
+          const record = toRecord(input, { id, received, index, submitter: call.submitter });
           const bytes = recordBytes(record);
           if (bytes.length > MAX_ENTRY_SIZE) {
             throw new StoreError('ERR_ENTRY_TOO_LARGE', `event ${id} is ${bytes.length} bytes as stored; the limit is ${MAX_ENTRY_SIZE}`);
@@ -212,8 +239,21 @@ export async function openLog(options: LogOptions): Promise<Log> {
       size = newSize;
       latest = note;
       if (historic) lastHistoric = created;
+      if (listeners.size > 0) {
+        const event: CommitEvent = { entries: entries.map(toLogEntry), size, checkpoint: note };
+        for (const listener of listeners) listener(event);
+      }
     }
     for (const a of accepted) a.call.resolve({ entries: a.entries, checkpoint: latest!, size });
+  }
+
+  /** Re-reads the tree state after another writer appended. */
+  async function reload(): Promise<void> {
+    const now = await driver.head();
+    range = await readRange(driver, hasher, now.size);
+    size = now.size;
+    latest = now.latest?.note;
+    lastHistoric = now.lastHistoric?.created;
   }
 
   function fromStored(entry: StoredEntry | undefined) {
@@ -246,7 +286,11 @@ export async function openLog(options: LogOptions): Promise<Log> {
     driver,
     size: () => size,
     checkpoint: () => latest,
-    append(events) {
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    append(events, options = {}) {
       if (closed) return Promise.reject(new StoreError('ERR_CLOSED', 'the log is closed'));
       if (!signer) return Promise.reject(new StoreError('ERR_READ_ONLY', 'the log was opened without its signer key'));
       let inputs: EventInput[];
@@ -262,7 +306,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
         return Promise.reject(new StoreError('ERR_OVERLOADED', `${queued} events are waiting to be committed; try again shortly`));
       }
       return new Promise<AppendResult>((resolve, reject) => {
-        queue.push({ inputs, resolve, reject });
+        queue.push({ inputs, submitter: options.submitter, resolve, reject });
         queued += inputs.length;
         schedule();
       });

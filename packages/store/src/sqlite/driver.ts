@@ -70,6 +70,9 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
 
   const commit = write
     ? db.transaction((batch: Batch) => {
+        const stored = ((stmt.maxIdx.get() as number | null) ?? -1) + 1;
+        const first = batch.entries[0]?.index ?? batch.checkpoint.size;
+        if (first !== stored) throw new StoreError('ERR_SIZE_CONFLICT', `batch starts at ${first} but ${stored} entries are stored`);
         for (const e of batch.entries) write.entry.run(e.index, e.id, buf(e.leafHash), buf(e.bytes));
         if (batch.entries.length > 0) {
           const index = batchIndexOf(batch.entries[0]!.index, batch.entries.map((e) => e.row));
@@ -119,7 +122,8 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
     },
     async commit(batch) {
       if (!commit) throw new StoreError('ERR_READ_ONLY', 'the store is open read-only');
-      commit(batch);
+      // IMMEDIATE takes the write lock first, so the size check and the writes are one step.
+      commit.immediate(batch);
     },
     async readEntries(start, end) {
       const rows = (stmt.entries.all(start, end) as Row[]).map(toEntry);
