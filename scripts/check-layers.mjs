@@ -1,12 +1,13 @@
 // Checks the dependency ladder in package.json files: log has no runtime
-// dependencies, store depends on log, cli on store and log. ESLint checks the
+// dependencies, store depends on log, server on both, cli on all three. ESLint checks the
 // imports themselves (eslint.config.js); this checks what npm would install.
 import { readFileSync } from 'node:fs';
 
 const allowed = {
   log: [],
   store: ['@stele/log'],
-  cli: ['@stele/log', '@stele/store'],
+  server: ['@stele/log', '@stele/store'],
+  cli: ['@stele/log', '@stele/store', '@stele/server'],
 };
 let failed = false;
 for (const [pkg, internal] of Object.entries(allowed)) {
@@ -18,7 +19,7 @@ for (const [pkg, internal] of Object.entries(allowed)) {
   }
   for (const dep of deps.filter((d) => d.startsWith('@stele/'))) {
     if (!internal.includes(dep)) {
-      console.error(`packages/${pkg} may not depend on ${dep} (log <- store <- cli)`);
+      console.error(`packages/${pkg} may not depend on ${dep} (log <- store <- server <- cli)`);
       failed = true;
     }
   }

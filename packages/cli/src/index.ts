@@ -9,6 +9,9 @@ import { StoreError } from '@stele/store';
 import { EXIT, processIo, type Io } from './io.js';
 import { UsageError } from './usage.js';
 import { COMMANDS, HELP } from './commands/index.js';
+import { VERSION } from './version.js';
+
+export { VERSION } from './version.js';
 
 export type { Io } from './io.js';
 export { EXIT } from './io.js';
@@ -39,6 +42,3 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     throw err;
   }
 }
-
-/** The version of the stele command. */
-export const VERSION = '0.1.0';

@@ -1,4 +1,4 @@
-import type { EventRecord } from '@stele/log';
+import { parseTime, type EventRecord } from '@stele/log';
 import type { QueryFilter } from './driver.js';
 import { indexRowOf } from './indexRow.js';
 import { matchesTerms, queryTerms, tokenize } from './text.js';
@@ -31,4 +31,21 @@ export function recordMatcher(filter: QueryFilter): (record: EventRecord) => boo
     }
     return true;
   };
+}
+
+const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * A point in time from RFC 3339 (`2026-11-27T10:00:00Z`) or a duration back
+ * from `now` (`15m`, `2h`, `7d`, `1w`), as epoch milliseconds; undefined when
+ * it is neither.
+ */
+export function parseWhen(value: string, now: number): number | undefined {
+  const relative = /^(\d{1,9})([smhdw])$/.exec(value);
+  if (relative) return now - Number(relative[1]) * UNITS[relative[2]!]!;
+  try {
+    return parseTime(value);
+  } catch {
+    return undefined;
+  }
 }

@@ -58,6 +58,8 @@ export interface Log {
   size(): number;
   /** The latest signed checkpoint, if any. */
   checkpoint(): string | undefined;
+  /** Events waiting for a commit, and when the latest checkpoint was signed (epoch ms). */
+  stats(): { queued: number; checkpointCreated: number | undefined };
   /**
    * Appends events atomically: resolves once they are durable and covered by
    * a signed checkpoint. Throws EventValidationError when any event is bad,
@@ -124,6 +126,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
   let range = await readRange(driver, hasher, size);
   let latest = head.latest?.note;
   let lastHistoric = head.lastHistoric?.created;
+  let latestCreated = head.latest?.created;
   if ((head.latest?.size ?? 0) !== size) {
     throw new StoreError('ERR_STORE_CORRUPT', `the latest checkpoint covers ${head.latest?.size ?? 0} entries but ${size} are stored; run stele verify`);
   }
@@ -238,6 +241,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
       range = work;
       size = newSize;
       latest = note;
+      latestCreated = created;
       if (historic) lastHistoric = created;
       if (listeners.size > 0) {
         const event: CommitEvent = { entries: entries.map(toLogEntry), size, checkpoint: note };
@@ -253,6 +257,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
     range = await readRange(driver, hasher, now.size);
     size = now.size;
     latest = now.latest?.note;
+    latestCreated = now.latest?.created;
     lastHistoric = now.lastHistoric?.created;
   }
 
@@ -286,6 +291,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
     driver,
     size: () => size,
     checkpoint: () => latest,
+    stats: () => ({ queued, checkpointCreated: latestCreated }),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -5,13 +5,15 @@ import { init } from './init.js';
 import { key } from './key.js';
 import { proof } from './proof.js';
 import { query } from './query.js';
+import { serve } from './serve.js';
+import { token } from './token.js';
 import { verify } from './verify.js';
 
 /** A subcommand: parses its own arguments, returns the exit code. */
 export type Command = (args: string[], io: Io) => Promise<number>;
 
 /** Every subcommand by name. */
-export const COMMANDS: Record<string, Command> = { init, key, append, verify, export: exportTiles, query, proof };
+export const COMMANDS: Record<string, Command> = { init, key, append, verify, export: exportTiles, query, proof, serve, token };
 
 export const HELP = `stele: who did what, when, and why, in a log nobody can quietly change.
 
@@ -27,6 +29,10 @@ Usage: stele <command> [options]   (data directory: --dir D, else $STELE_DIR, el
           [--text Q] [--limit N] [--json | --csv]
   proof   (--index N | --id ID) [--size S] [--json]
                                             an inclusion proof and its signed checkpoint
+  serve   [--host H] [--port P] [--config FILE] [--tls-cert F --tls-key F]
+                                            run the collector (creates the log on first start)
+  token   create --name N --scope ingest|read|admin | list | revoke ID|NAME
+                                            API tokens (the secret is shown once)
 
 Exit status: 0 ok, 1 a failed check, 2 bad usage or input.
 `;

@@ -1,0 +1,56 @@
+import { ConfigError, readConfigFile, resolveConfig, startCollector } from '@stele/server';
+import { EXIT, type Io } from '../io.js';
+import { VERSION } from '../version.js';
+import { DIR_OPTION, UsageError, parse } from '../usage.js';
+
+/**
+ * `stele serve [--dir D] [--host H] [--port P] [--config FILE] [--tls-cert F
+ * --tls-key F] [--log-level L]`: run the collector until SIGTERM or SIGINT,
+ * then shut down gracefully (in-flight batches finish).
+ */
+export async function serve(args: string[], io: Io): Promise<number> {
+  const { values } = parse(args, {
+    ...DIR_OPTION,
+    host: { type: 'string' },
+    port: { type: 'string' },
+    config: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'log-level': { type: 'string' },
+  });
+  const flags: Record<string, unknown> = {};
+  if (values.dir !== undefined) flags.dir = values.dir;
+  if (values.host !== undefined) flags.host = values.host;
+  if (values.port !== undefined) flags.port = values.port;
+  if (values['log-level'] !== undefined) flags.logLevel = values['log-level'];
+  if (values['tls-cert'] !== undefined || values['tls-key'] !== undefined) flags.tls = { cert: values['tls-cert'], key: values['tls-key'] };
+  let config;
+  try {
+    const file = values.config === undefined ? undefined : readConfigFile(values.config);
+    config = resolveConfig({ file, env: io.env, flags });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  config.dir = (await import('node:path')).resolve(io.cwd, config.dir);
+  let collector;
+  try {
+    collector = await startCollector({ config, version: VERSION, say: (m) => io.stderr(`stele serve: ${m}\n`) });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`${config.host}:${config.port} is already in use`);
+    throw err;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      io.stderr(`stele serve: ${signal}: finishing in-flight batches\n`);
+      collector.close(signal).then(resolve, (err: unknown) => {
+        io.stderr(`stele serve: shutdown failed: ${(err as Error).message}\n`);
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return EXIT.ok;
+}

@@ -1,0 +1,60 @@
+import { localActor, openTokenStore, recordAdmin, SCOPES, type Scope } from '@stele/server';
+import { hasStore, openStore } from '@stele/store';
+import { EXIT, type Io } from '../io.js';
+import { DIR_OPTION, UsageError, dataDir, parse } from '../usage.js';
+
+/**
+ * `stele token create --name N --scope ingest|read|admin`, `stele token list`,
+ * `stele token revoke ID|NAME` (each with [--dir D] [--json]). The secret is
+ * printed once; only its hash is kept. Creating and revoking are recorded in
+ * the log itself (source stele).
+ */
+export async function token(args: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parse(rest, { ...DIR_OPTION, name: { type: 'string' }, scope: { type: 'string' }, json: { type: 'boolean' } }, 1);
+  const dir = dataDir(io, values.dir);
+  if (!hasStore(dir)) throw new UsageError(`no log in ${dir} (run stele init or stele serve)`);
+  const tokens = openTokenStore(dir);
+  try {
+    switch (sub) {
+      case 'create': {
+        if (!values.name) throw new UsageError('--name is required');
+        if (!SCOPES.includes(values.scope as Scope)) throw new UsageError(`--scope must be one of ${SCOPES.join(', ')}`);
+        const { token: secret, record } = tokens.create(values.name, values.scope as Scope);
+        await audit(dir, 'token.create', record);
+        io.stdout(values.json ? JSON.stringify({ token: secret, ...record }) + '\n' : secret + '\n');
+        io.stderr(`stele token: created ${record.scope} token ${record.name} (id ${record.id}); it is shown only now\n`);
+        return EXIT.ok;
+      }
+      case 'list': {
+        const list = tokens.list();
+        if (values.json) io.stdout(list.map((t) => JSON.stringify(t) + '\n').join(''));
+        else io.stdout(list.map((t) => `${t.id}  ${t.scope.padEnd(6)}  ${t.name}  created ${t.created}${t.revoked ? `  REVOKED ${t.revoked}` : ''}\n`).join('') || 'no tokens\n');
+        return EXIT.ok;
+      }
+      case 'revoke': {
+        const which = positionals[0] ?? values.name;
+        if (!which) throw new UsageError('name the token to revoke: stele token revoke ID|NAME');
+        const record = tokens.revoke(which);
+        if (!record) throw new UsageError(`no single live token has the id or name ${which}`);
+        await audit(dir, 'token.revoke', record);
+        io.stdout(values.json ? JSON.stringify(record) + '\n' : `revoked ${record.name} (id ${record.id})\n`);
+        return EXIT.ok;
+      }
+      default:
+        throw new UsageError('usage: stele token create|list|revoke (see stele --help)');
+    }
+  } finally {
+    tokens.close();
+  }
+}
+
+async function audit(dir: string, action: string, record: { id: string; name: string; scope: string }): Promise<void> {
+  const store = await openStore(dir);
+  try {
+    const { actor, submitter } = localActor();
+    await recordAdmin(store.log, action, { actor, submitter, target: { type: 'token', id: record.id, name: record.name }, details: { scope: record.scope } });
+  } finally {
+    await store.log.close();
+  }
+}

@@ -1,0 +1,2 @@
+/** The version of the stele command and collector. */
+export const VERSION = '0.1.0';

@@ -1,0 +1,136 @@
+import type { ServerResponse } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Store } from '@stele/store';
+import { requireScope } from './auth/guard.js';
+import type { TokenStore } from './auth/tokenStore.js';
+import type { ServerConfig } from './config.js';
+import type { AppContext } from './context.js';
+import { ApiError, errorBody, toApiError } from './errors.js';
+import { createMetrics } from './metrics.js';
+import { eventRoutes } from './routes/events.js';
+import { metaRoutes } from './routes/meta.js';
+import { proofRoutes } from './routes/proofs.js';
+import { tileRoutes } from './routes/tiles.js';
+
+/** Options of {@link buildApp}. */
+export interface AppOptions {
+  store: Store;
+  config: ServerConfig;
+  /** The API tokens; required unless `config.auth` is false. */
+  tokens?: TokenStore;
+  /** Fastify's logger option (pino); off by default. */
+  logger?: FastifyServerOptions['logger'];
+  /** HTTPS options (key, cert) for the underlying server. */
+  https?: { key: Buffer; cert: Buffer };
+}
+
+/** The app and the state its owner needs for a graceful shutdown. */
+export interface App {
+  app: FastifyInstance;
+  context: AppContext;
+}
+
+/**
+ * Builds the collector's HTTP app. It never listens by itself: tests use
+ * `app.inject`, and `startCollector` calls `listen`.
+ */
+export function buildApp(options: AppOptions): App {
+  const { store, config } = options;
+  if (config.auth && !options.tokens) throw new Error('authentication is on but no token store was given');
+  const tokens = config.auth ? options.tokens : undefined;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: config.limits.bodyBytes,
+    requestTimeout: config.limits.requestTimeoutMs,
+    connectionTimeout: config.limits.requestTimeoutMs,
+    keepAliveTimeout: 10_000,
+    ...(options.https ? { https: options.https } : {}),
+  } as FastifyServerOptions) as unknown as FastifyInstance;
+
+  const metrics = createMetrics({
+    size: () => store.log.size(),
+    queued: () => store.log.stats().queued,
+    checkpointAge: () => {
+      const created = store.log.stats().checkpointCreated;
+      return created === undefined ? 0 : Math.max(0, (Date.now() - created) / 1000);
+    },
+  });
+  const context: AppContext = {
+    store,
+    config,
+    tokens,
+    metrics,
+    guard: (scope, open = false) => requireScope(tokens, scope, open),
+    streams: new Set<ServerResponse>(),
+    state: { closing: false },
+  };
+  store.log.subscribe((commit) => metrics.batch.observe(commit.entries.length));
+
+  installBodyParsers(app);
+  app.addHook('onResponse', async (_request, reply) => {
+    metrics.latency.observe(reply.elapsedTime / 1000);
+  });
+  app.setErrorHandler((err, request, reply) => {
+    const api = toApiError(err) ?? fastifyError(err as Error & { code?: string; statusCode?: number });
+    if (!api) {
+      request.log.error({ err }, 'unhandled error');
+      return reply.code(500).send(errorBody('ERR_INTERNAL', 'internal error'));
+    }
+    if (request.method === 'POST' && request.routeOptions.url === '/v1/events') {
+      // Every refused ingest counts, by reason: events when the body was read, else the request.
+      metrics.rejected.inc({ reason: api.code }, Array.isArray(request.body) ? request.body.length : 1);
+    }
+    return reply.code(api.status).headers(api.headers).send(errorBody(api.code, api.message, api.details));
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
+
+  eventRoutes(app, context);
+  proofRoutes(app, context);
+  tileRoutes(app, context);
+  metaRoutes(app, context);
+  return { app, context };
+}
+
+/** Fastify's own errors (body limits, media types, timeouts) in the API's shape. */
+function fastifyError(err: Error & { code?: string; statusCode?: number }): ApiError | undefined {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, 'ERR_BODY_TOO_LARGE', err.message);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'send application/json or application/x-ndjson');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ApiError(400, 'ERR_MALFORMED_JSON', err.message);
+    default:
+      if (err.statusCode === 408) return new ApiError(408, 'ERR_TIMEOUT', err.message);
+      if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new ApiError(err.statusCode, 'ERR_BAD_REQUEST', err.message);
+      return undefined;
+  }
+}
+
+/** JSON (one object or an array) and NDJSON bodies; malformed input is a 400 naming where. */
+function installBodyParsers(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json'], { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      done(new ApiError(400, 'ERR_MALFORMED_JSON', `the body is not JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl'], { parseAs: 'string' }, (_request, body, done) => {
+    const events: unknown[] = [];
+    const lines = (body as string).split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!.trim();
+      if (line === '') continue;
+      try {
+        events.push(JSON.parse(line));
+      } catch (err) {
+        done(new ApiError(400, 'ERR_MALFORMED_JSON', `line ${i + 1} is not JSON: ${(err as Error).message}`), undefined);
+        return;
+      }
+    }
+    done(null, events);
+  });
+}

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import type { Actor, Submitter } from '@stele/log';
+import type { Log } from '@stele/store';
+
+/**
+ * Stele audits itself: administrative actions are events in its own log
+ * (source `stele`), so nobody changes how Stele records without leaving a
+ * trace in what it records.
+ */
+
+/** The person at this terminal, as the OS knows them (the CLI has no other identity yet). */
+export function localActor(): { actor: Actor; submitter: Submitter } {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry (some containers): keep "unknown".
+  }
+  const id = `${user}@${hostname()}`;
+  return { actor: { id, verified: false }, submitter: { type: 'local', id } };
+}
+
+/** The collector process itself. */
+export function collectorActor(): Actor {
+  return { id: `stele-collector@${hostname()}`, name: 'Stele collector', verified: false };
+}
+
+/** A stable hash of a configuration, to notice when it changed between starts. */
+export function configHash(config: object): string {
+  return createHash('sha256').update(JSON.stringify(config, Object.keys(flatten(config)).sort())).digest('hex');
+}
+
+function flatten(value: object, out: Record<string, true> = {}): Record<string, true> {
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = true;
+    if (v && typeof v === 'object') flatten(v, out);
+  }
+  return out;
+}
+
+/** Appends one self-audit event and waits until it is durable. */
+export async function recordAdmin(
+  log: Log,
+  action: string,
+  fields: { actor: Actor; submitter?: Submitter; target?: { type: string; id?: string; name?: string }; reason?: string; details?: Record<string, unknown> },
+): Promise<number> {
+  const event = {
+    source: 'stele',
+    action,
+    actor: fields.actor,
+    outcome: 'success',
+    host: hostname(),
+    ...(fields.target && { target: fields.target }),
+    ...(fields.reason && { reason: fields.reason }),
+    ...(fields.details && { details: fields.details }),
+  };
+  const result = await log.append([event], fields.submitter ? { submitter: fields.submitter } : {});
+  return result.entries[0]!.index;
+}
+
+/** The details of the newest self-audit event with this action, if any. */
+export async function lastAdmin(log: Log, action: string): Promise<Record<string, unknown> | undefined> {
+  const [entry] = await log.query({ source: 'stele', action, limit: 1 });
+  return entry?.record.details as Record<string, unknown> | undefined;
+}

@@ -1,0 +1,86 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+/** What a credential may do. `admin` includes `read` and `ingest`. */
+export type Scope = 'ingest' | 'read' | 'admin';
+
+/** The scopes, in order. */
+export const SCOPES: readonly Scope[] = ['ingest', 'read', 'admin'];
+
+/** A token as stored: never the token itself, only its hash. */
+export interface TokenRecord {
+  id: string;
+  name: string;
+  scope: Scope;
+  created: string;
+  revoked: string | null;
+}
+
+/** The API tokens of one data directory (`auth.db`, beside the log). */
+export interface TokenStore {
+  /** Creates a token; the secret is returned once and never stored. */
+  create(name: string, scope: Scope): { token: string; record: TokenRecord };
+  list(): TokenRecord[];
+  /** Revokes by id or name; the revoked record, or undefined when none matched. */
+  revoke(idOrName: string): TokenRecord | undefined;
+  /** The live token a secret belongs to. */
+  authenticate(secret: string): TokenRecord | undefined;
+  close(): void;
+}
+
+/** True when a credential with `have` may do what `need` requires. */
+export function allows(have: Scope, need: Scope): boolean {
+  return have === 'admin' || have === need;
+}
+
+const PREFIX = 'stele_';
+const hashOf = (secret: string) => createHash('sha256').update(secret).digest();
+
+/** Opens (creating) the token store of a data directory. */
+export function openTokenStore(dir: string): TokenStore {
+  const db = new Database(join(dir, 'auth.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(`CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    scope TEXT NOT NULL CHECK (scope IN ('ingest', 'read', 'admin')),
+    hash BLOB NOT NULL UNIQUE,
+    created TEXT NOT NULL,
+    revoked TEXT
+  )`);
+  const insert = db.prepare('INSERT INTO tokens (id, name, scope, hash, created) VALUES (?, ?, ?, ?, ?)');
+  const byHash = db.prepare('SELECT id, name, scope, hash, created, revoked FROM tokens WHERE hash = ?');
+  const all = db.prepare('SELECT id, name, scope, created, revoked FROM tokens ORDER BY created, id');
+  const find = db.prepare('SELECT id, name, scope, created, revoked FROM tokens WHERE (id = ? OR name = ?) AND revoked IS NULL');
+  const revoke = db.prepare('UPDATE tokens SET revoked = ? WHERE id = ?');
+
+  return {
+    create(name, scope) {
+      const id = randomBytes(6).toString('hex');
+      const token = `${PREFIX}${id}_${randomBytes(32).toString('base64url')}`;
+      const record: TokenRecord = { id, name, scope, created: new Date().toISOString(), revoked: null };
+      insert.run(id, name, scope, hashOf(token), record.created);
+      return { token, record };
+    },
+    list: () => all.all() as TokenRecord[],
+    revoke(idOrName) {
+      const matches = find.all(idOrName, idOrName) as TokenRecord[];
+      if (matches.length !== 1) return undefined;
+      const record = { ...matches[0]!, revoked: new Date().toISOString() };
+      revoke.run(record.revoked, record.id);
+      return record;
+    },
+    authenticate(secret) {
+      if (!secret.startsWith(PREFIX) || secret.length > 200) return undefined;
+      const hash = hashOf(secret);
+      const row = byHash.get(hash) as (TokenRecord & { hash: Buffer }) | undefined;
+      // The lookup is by hash already; the constant-time compare is belt and braces.
+      if (!row || row.revoked !== null || !timingSafeEqual(row.hash, hash)) return undefined;
+      return { id: row.id, name: row.name, scope: row.scope, created: row.created, revoked: null };
+    },
+    close: () => db.close(),
+  };
+}

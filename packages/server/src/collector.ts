@@ -1,0 +1,96 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { hasStore, initStore, openStore, type Store } from '@stele/store';
+import { buildApp } from './app.js';
+import { collectorActor, configHash, lastAdmin, recordAdmin } from './audit.js';
+import { openTokenStore, type TokenStore } from './auth/tokenStore.js';
+import { ConfigError, isLoopback, publicConfig, type ServerConfig } from './config.js';
+import type { AppContext } from './context.js';
+
+/** Options of {@link startCollector}. */
+export interface CollectorOptions {
+  config: ServerConfig;
+  /** The collector's version, recorded when it starts. */
+  version: string;
+  /** Human messages (first-start instructions); structured logs go through pino. */
+  say: (message: string) => void;
+  /** Structured logging (pino through Fastify); default on at config.logLevel. */
+  logger?: boolean;
+}
+
+/** A running collector. */
+export interface Collector {
+  url: string;
+  app: FastifyInstance;
+  store: Store;
+  /** Graceful shutdown: stop accepting, finish in-flight batches, record the stop, close. */
+  close(reason?: string): Promise<void>;
+}
+
+/** The file the first start writes the bootstrap admin token to (mode 0600). */
+export const ADMIN_TOKEN_FILE = 'admin.token';
+
+/**
+ * Starts the collector on its data directory, creating the log (and a
+ * bootstrap admin token) on first start.
+ */
+export async function startCollector(options: CollectorOptions): Promise<Collector> {
+  const { config, say } = options;
+  if (!config.auth && !isLoopback(config.host)) {
+    throw new ConfigError(`refusing to listen on ${config.host} with authentication off: use a loopback address or turn auth on`);
+  }
+  const https = config.tls.cert ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key!) } : undefined;
+  const fresh = !hasStore(config.dir);
+  if (fresh) {
+    const { origin, verifierKey } = await initStore(config.dir);
+    say(`created a new log ${origin} in ${config.dir}`);
+    say(`verifier key (also in ${join(config.dir, 'verifier.key')}): ${verifierKey}`);
+  }
+  const store = await openStore(config.dir, { maxQueued: config.limits.queuedEvents });
+  let tokens: TokenStore | undefined;
+  let context: AppContext | undefined;
+  try {
+    tokens = openTokenStore(config.dir);
+    if (fresh) {
+      const { token } = tokens.create('bootstrap-admin', 'admin');
+      writeFileSync(join(config.dir, ADMIN_TOKEN_FILE), token + '\n', { mode: 0o600 });
+      say(`an admin token is in ${join(config.dir, ADMIN_TOKEN_FILE)} (mode 0600); create others with: stele token create --name NAME --scope ingest|read|admin`);
+    }
+    const built = buildApp({ store, config, tokens, https, logger: options.logger === false ? false : { level: config.logLevel } });
+    context = built.context;
+    const app = built.app;
+    const address = await app.listen({ host: config.host, port: config.port });
+    const url = address.replace('[::1]', 'localhost');
+
+    const settings = publicConfig(config);
+    const hash = configHash(settings);
+    const previous = await lastAdmin(store.log, 'collector.start');
+    const target = { type: 'log', id: store.log.origin };
+    if (previous && previous.configHash !== hash) {
+      await recordAdmin(store.log, 'config.change', { actor: collectorActor(), target, details: { from: previous.config ?? null, to: settings, fromHash: previous.configHash ?? null, toHash: hash } });
+    }
+    await recordAdmin(store.log, 'collector.start', {
+      actor: collectorActor(),
+      target,
+      details: { version: options.version, verifierKey: store.verifierKey, pid: process.pid, url, config: settings, configHash: hash },
+    });
+    say(`stele collector ${options.version} listening on ${url} (log ${store.log.origin}, ${store.log.size()} entries)`);
+
+    let closing: Promise<void> | undefined;
+    const close = (reason = 'stopped') =>
+      (closing ??= (async () => {
+        context!.state.closing = true;
+        for (const res of context!.streams) res.end();
+        await app.close();
+        await recordAdmin(store.log, 'collector.stop', { actor: collectorActor(), target, details: { version: options.version, reason, pid: process.pid } }).catch(() => undefined);
+        await store.log.close();
+        tokens!.close();
+      })());
+    return { url, app, store, close };
+  } catch (err) {
+    tokens?.close();
+    await store.log.close();
+    throw err;
+  }
+}

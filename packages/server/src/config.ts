@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseToml } from 'smol-toml';
+
+/** Everything the collector can be told; see docs/CONFIG.md. */
+export interface ServerConfig {
+  /** The data directory. */
+  dir: string;
+  host: string;
+  port: number;
+  /** Require credentials (API tokens). Off is refused on a non-loopback address. */
+  auth: boolean;
+  /** Let anonymous readers fetch the checkpoint and hash tiles (never entry bundles), for outside witnesses. */
+  publicTiles: boolean;
+  tls: { cert?: string; key?: string };
+  limits: {
+    /** Most events one request may carry. */
+    eventsPerRequest: number;
+    /** Most bytes one request body may have. */
+    bodyBytes: number;
+    /** Most events waiting for a commit; past it appends answer 503. */
+    queuedEvents: number;
+    /** Milliseconds a request may take, body included. */
+    requestTimeoutMs: number;
+  };
+  logLevel: string;
+}
+
+/** Defaults: loopback, port 8080, ./stele-data, authentication on. */
+export const DEFAULT_CONFIG: ServerConfig = {
+  dir: 'stele-data',
+  host: '127.0.0.1',
+  port: 8080,
+  auth: true,
+  publicTiles: false,
+  tls: {},
+  limits: { eventsPerRequest: 10_000, bodyBytes: 16 * 1024 * 1024, queuedEvents: 100_000, requestTimeoutMs: 30_000 },
+  logLevel: 'info',
+};
+
+/** A configuration problem: the collector refuses to start. */
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG';
+}
+
+type Source = Record<string, unknown>;
+
+/** Environment overrides: STELE_<KEY>, nested keys joined with `_` (STELE_LIMITS_BODY_BYTES). */
+const ENV: Record<string, string> = {
+  STELE_DIR: 'dir',
+  STELE_HOST: 'host',
+  STELE_PORT: 'port',
+  STELE_AUTH: 'auth',
+  STELE_PUBLIC_TILES: 'publicTiles',
+  STELE_TLS_CERT: 'tls.cert',
+  STELE_TLS_KEY: 'tls.key',
+  STELE_LIMITS_EVENTS_PER_REQUEST: 'limits.eventsPerRequest',
+  STELE_LIMITS_BODY_BYTES: 'limits.bodyBytes',
+  STELE_LIMITS_QUEUED_EVENTS: 'limits.queuedEvents',
+  STELE_LIMITS_REQUEST_TIMEOUT_MS: 'limits.requestTimeoutMs',
+  STELE_LOG_LEVEL: 'logLevel',
+};
+
+/** Reads a config file: TOML (`.toml`) or JSON. */
+export function readConfigFile(path: string): Source {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return (path.endsWith('.toml') ? parseToml(text) : JSON.parse(text)) as Source;
+  } catch (err) {
+    throw new ConfigError(`config ${path} does not parse: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+function setPath(target: Source, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let at = target;
+  for (const key of keys.slice(0, -1)) at = (at[key] ??= {}) as Source;
+  at[keys[keys.length - 1]!] = value;
+}
+
+/**
+ * The effective configuration: defaults, then the file, then STELE_*
+ * environment variables, then flags. Unknown keys and wrong types are errors.
+ */
+export function resolveConfig(layers: { file?: Source; env?: NodeJS.ProcessEnv; flags?: Source }): ServerConfig {
+  const env: Source = {};
+  for (const [name, path] of Object.entries(ENV)) {
+    const value = layers.env?.[name];
+    if (value !== undefined && value !== '') setPath(env, path, value);
+  }
+  const config = structuredClone(DEFAULT_CONFIG) as unknown as Source;
+  for (const [layer, source] of [['config file', layers.file], ['environment', env], ['flags', layers.flags]] as const) {
+    if (source) merge(config, source, DEFAULT_CONFIG as unknown as Source, layer, '');
+  }
+  const result = config as unknown as ServerConfig;
+  if (result.limits.eventsPerRequest < 1) throw new ConfigError('limits.eventsPerRequest must be at least 1');
+  if (result.port < 0 || result.port > 65535) throw new ConfigError('port must be between 0 and 65535');
+  if (Boolean(result.tls.cert) !== Boolean(result.tls.key)) throw new ConfigError('TLS needs both a certificate and a key');
+  return result;
+}
+
+function merge(into: Source, from: Source, shape: Source, layer: string, prefix: string): void {
+  for (const [key, value] of Object.entries(from)) {
+    const name = prefix + key;
+    if (value === undefined) continue;
+    if (!(key in shape)) throw new ConfigError(`unknown setting ${name} in ${layer}`);
+    const expected = shape[key];
+    if (expected !== null && typeof expected === 'object') {
+      if (typeof value !== 'object' || value === null) throw new ConfigError(`${name} in ${layer} must be a table`);
+      merge(into[key] as Source, value as Source, key === 'tls' ? { cert: '', key: '' } : (expected as Source), layer, `${name}.`);
+    } else {
+      into[key] = coerce(name, value, key === 'cert' || key === 'key' ? 'string' : typeof expected, layer);
+    }
+  }
+}
+
+function coerce(name: string, value: unknown, type: string, layer: string): unknown {
+  if (typeof value === type) return value;
+  if (typeof value === 'string') {
+    if (type === 'number' && /^\d+$/.test(value)) return Number(value);
+    if (type === 'boolean' && /^(true|false|1|0|yes|no|on|off)$/i.test(value)) return /^(true|1|yes|on)$/i.test(value);
+  }
+  throw new ConfigError(`${name} in ${layer} must be a ${type}, not ${JSON.stringify(value)}`);
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The settings an audit event may show: everything but file paths of secrets is harmless. */
+export function publicConfig(config: ServerConfig): Source {
+  return { ...config, tls: { enabled: Boolean(config.tls.cert) } } as unknown as Source;
+}

@@ -1,0 +1,67 @@
+import { EventValidationError, LogError } from '@stele/log';
+import { StoreError } from '@stele/store';
+
+/** The codes of the HTTP API, a closed list (docs/API.md). */
+export type ApiErrorCode =
+  | 'ERR_AUTH_MISSING' // no credential: 401
+  | 'ERR_AUTH_INVALID' // an unknown, revoked or malformed credential: 401
+  | 'ERR_FORBIDDEN' // a valid credential without the scope: 403
+  | 'ERR_NOT_FOUND' // 404
+  | 'ERR_BAD_REQUEST' // malformed parameters: 400
+  | 'ERR_MALFORMED_JSON' // a body that is not JSON / NDJSON: 400
+  | 'ERR_UNSUPPORTED_MEDIA_TYPE' // 415
+  | 'ERR_BODY_TOO_LARGE' // 413
+  | 'ERR_TOO_MANY_EVENTS' // more events than a request may carry: 413
+  | 'ERR_EVENT_INVALID' // schema violations: 422, with details naming each event and field
+  | 'ERR_ID_CONFLICT' // an id already in the log with other content: 409
+  | 'ERR_OVERLOADED' // the append queue is full: 503 with Retry-After
+  | 'ERR_UNAVAILABLE' // shutting down: 503
+  | 'ERR_TIMEOUT' // the request took too long: 408
+  | 'ERR_INTERNAL'; // 500
+
+/** An error the API answers with `{"error":{"code","message"[,"details"]}}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly details?: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The body of an error answer. */
+export function errorBody(code: string, message: string, details?: unknown): { error: { code: string; message: string; details?: unknown } } {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** Maps what the store and the log core throw onto API errors. */
+export function toApiError(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (err instanceof EventValidationError) {
+    return new ApiError(422, 'ERR_EVENT_INVALID', err.message, err.errors.map(({ event, field, code, message }) => ({ event, field, code, message })));
+  }
+  if (err instanceof StoreError) {
+    switch (err.code) {
+      case 'ERR_ID_CONFLICT':
+        return new ApiError(409, 'ERR_ID_CONFLICT', err.message);
+      case 'ERR_OVERLOADED':
+        return new ApiError(503, 'ERR_OVERLOADED', err.message, undefined, { 'retry-after': '1' });
+      case 'ERR_CLOSED':
+        return new ApiError(503, 'ERR_UNAVAILABLE', 'the collector is shutting down', undefined, { 'retry-after': '5' });
+      case 'ERR_ENTRY_TOO_LARGE':
+        return new ApiError(422, 'ERR_EVENT_INVALID', err.message);
+      case 'ERR_NOT_FOUND':
+        return new ApiError(404, 'ERR_NOT_FOUND', err.message);
+      case 'ERR_OUT_OF_RANGE':
+        return new ApiError(400, 'ERR_BAD_REQUEST', err.message);
+      default:
+        return undefined;
+    }
+  }
+  if (err instanceof LogError && err.code === 'ERR_TIME_MALFORMED') return new ApiError(400, 'ERR_BAD_REQUEST', err.message);
+  return undefined;
+}

@@ -1,0 +1,121 @@
+/**
+ * The HTTP API, described once (OpenAPI 3.1): served at /openapi.json and
+ * rendered at /docs without any outside script.
+ */
+
+const error = { $ref: '#/components/schemas/Error' };
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const errors = (...codes: number[]) =>
+  Object.fromEntries(codes.map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'error', ...json(error) }]));
+const ERROR_TEXT: Record<number, string> = {
+  400: 'malformed request (ERR_BAD_REQUEST, ERR_MALFORMED_JSON)',
+  401: 'no or bad credential (ERR_AUTH_MISSING, ERR_AUTH_INVALID)',
+  403: 'the credential lacks the scope (ERR_FORBIDDEN)',
+  404: 'not found (ERR_NOT_FOUND)',
+  409: 'the id is in the log with other content (ERR_ID_CONFLICT)',
+  413: 'too large (ERR_BODY_TOO_LARGE, ERR_TOO_MANY_EVENTS)',
+  415: 'not JSON or NDJSON (ERR_UNSUPPORTED_MEDIA_TYPE)',
+  422: 'schema violations, each event and field named in details (ERR_EVENT_INVALID)',
+  503: 'queue full or shutting down, with Retry-After (ERR_OVERLOADED, ERR_UNAVAILABLE)',
+};
+const param = (name: string, description: string, required = false) => ({ name, in: 'query', required, description, schema: { type: 'string' } });
+const filters = [
+  param('actor', "the actor's id or email"),
+  param('action', 'an action, or a prefix ending in * (package.*)'),
+  param('source', 'emacs, git, kubernetes, cloudtrail, stele, ...'),
+  param('target', "the target's id or name"),
+  param('outcome', 'success, failure or unknown'),
+  param('since', 'RFC 3339, or a duration back from now (15m, 2h, 7d)'),
+  param('until', 'RFC 3339, or a duration back from now'),
+  param('q', 'free text: every word must occur (a word with punctuation is a phrase: init.el)'),
+];
+const bearer = [{ bearer: [] }];
+
+/** The OpenAPI document. */
+export function openApiDocument(): object {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Stele collector', version: '1', description: 'Who did what, when, and why: events in, verifiable answers out.' },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API token (stele token create)' } },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} } } },
+        },
+        Event: { type: 'object', description: 'an event as a client sends it (docs/EVENT.md)', required: ['source', 'action', 'actor'] },
+        Record: { type: 'object', description: 'a stored record: the event plus v, id, received, index, submitter' },
+      },
+    },
+    security: bearer,
+    paths: {
+      '/v1/events': {
+        post: {
+          summary: 'Append events (scope ingest). Answers only once they are durable and covered by the returned signed checkpoint.',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/Event' }, { type: 'array', items: { $ref: '#/components/schemas/Event' } }] } },
+              'application/x-ndjson': { schema: { type: 'string', description: 'one event per line' } },
+            },
+          },
+          responses: {
+            201: { description: 'appended (or already there: duplicate)', ...json({ type: 'object', properties: { entries: { type: 'array' }, size: { type: 'integer' }, checkpoint: { type: 'string' } } }) },
+            ...errors(400, 401, 403, 409, 413, 415, 422, 503),
+          },
+        },
+        get: {
+          summary: 'Search, newest first (scope read)',
+          parameters: [...filters, param('limit', '1 to 1000, default 100'), param('cursor', 'the next value of the previous page')],
+          responses: { 200: { description: 'a page', ...json({ type: 'object', properties: { events: { type: 'array', items: { $ref: '#/components/schemas/Record' } }, next: { type: ['string', 'null'] } } }) }, ...errors(400, 401, 403) },
+        },
+      },
+      '/v1/events/{id}': {
+        get: {
+          summary: 'One event, its index, its inclusion proof and the checkpoint it is against (scope read)',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'the event and its proof' }, ...errors(401, 403, 404) },
+        },
+      },
+      '/v1/events/stream': {
+        get: { summary: 'Server-sent events: each new entry (event: entry) and checkpoint (event: checkpoint); takes the search filters', parameters: filters, responses: { 200: { description: 'text/event-stream' }, ...errors(401, 403) } },
+      },
+      '/v1/proof/inclusion': {
+        get: { summary: 'RFC 6962 inclusion proof', parameters: [param('index', 'the entry', true), param('size', 'the tree size, default the latest')], responses: { 200: { description: 'proof' }, ...errors(400, 401, 403) } },
+      },
+      '/v1/proof/consistency': {
+        get: { summary: 'RFC 6962 consistency proof', parameters: [param('from', 'the older size', true), param('to', 'the newer size, default the latest')], responses: { 200: { description: 'proof' }, ...errors(400, 401, 403) } },
+      },
+      '/v1/log': { get: { summary: 'Origin, verifier key, size and latest checkpoint', responses: { 200: { description: 'the log' } } } },
+      '/log/checkpoint': { get: { summary: 'C2SP tlog-checkpoint (signed note)', responses: { 200: { description: 'text/plain' } } } },
+      '/log/tile/{level}/{index}': { get: { summary: 'C2SP tlog-tiles hash tile; partial tiles at .../{index}.p/{width}', responses: { 200: { description: 'application/octet-stream' }, ...errors(404) } } },
+      '/log/tile/entries/{index}': { get: { summary: 'C2SP tlog-tiles entry bundle (always needs scope read)', responses: { 200: { description: 'application/octet-stream' }, ...errors(404) } } },
+      '/healthz': { get: { summary: 'Liveness', security: [], responses: { 200: { description: 'ok' } } } },
+      '/readyz': { get: { summary: 'Readiness: 503 while shutting down or overloaded', security: [], responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'text/plain' } } } },
+    },
+  };
+}
+
+const escape = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+/** A plain HTML rendering of the document. */
+export function docsPage(): string {
+  const doc = openApiDocument() as { info: { title: string; description: string }; paths: Record<string, Record<string, { summary: string; parameters?: { name: string; description: string; required?: boolean }[]; responses: Record<string, { description: string }> }>> };
+  const sections = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => {
+      const params = (op.parameters ?? []).map((p) => `<li><code>${escape(p.name)}</code>${p.required ? ' (required)' : ''}: ${escape(p.description)}</li>`).join('');
+      const responses = Object.entries(op.responses).map(([code, r]) => `<li><code>${code}</code> ${escape(r.description)}</li>`).join('');
+      return `<section><h2><span class="m">${method.toUpperCase()}</span> <code>${escape(path)}</code></h2><p>${escape(op.summary)}</p>${params ? `<h3>Parameters</h3><ul>${params}</ul>` : ''}<h3>Responses</h3><ul>${responses}</ul></section>`;
+    }),
+  );
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(doc.info.title)} API</title>
+<style>body{font:14px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+@media (prefers-color-scheme:dark){body{background:#111;color:#ddd}code{color:#9cf}}
+h2{font-size:1.05rem;border-top:1px solid #8884;padding-top:1rem}.m{display:inline-block;min-width:3.5rem;font-weight:700}
+h3{font-size:.9rem;margin:.5rem 0 0}</style></head><body>
+<h1>${escape(doc.info.title)} API</h1><p>${escape(doc.info.description)} Machine-readable: <a href="/openapi.json">/openapi.json</a>.
+Errors are <code>{"error":{"code","message"}}</code>; send <code>Authorization: Bearer &lt;token&gt;</code>.</p>
+${sections.join('\n')}</body></html>`;
+}

@@ -1,0 +1,133 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { toBase64 } from '@stele/log';
+import { parseWhen, recordMatcher, type QueryFilter } from '@stele/store';
+import { ApiError } from '../errors.js';
+import type { AppContext } from '../context.js';
+
+type Query = Record<string, string | undefined>;
+
+const MAX_LIMIT = 1000;
+
+/** Reads the query filters of GET /v1/events (and the stream). */
+export function filterOf(query: Query, now = Date.now()): QueryFilter {
+  const when = (name: string) => {
+    const value = query[name];
+    if (value === undefined || value === '') return undefined;
+    const at = parseWhen(value, now);
+    if (at === undefined) throw new ApiError(400, 'ERR_BAD_REQUEST', `${name} takes RFC 3339 or a duration (15m, 2h, 7d)`);
+    return at;
+  };
+  const limit = query.limit === undefined ? 100 : Number(query.limit);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new ApiError(400, 'ERR_BAD_REQUEST', `limit must be between 1 and ${MAX_LIMIT}`);
+  const text = (name: string) => (query[name] === undefined || query[name] === '' ? undefined : query[name]);
+  return {
+    actor: text('actor'),
+    action: text('action'),
+    source: text('source'),
+    target: text('target'),
+    outcome: text('outcome'),
+    since: when('since'),
+    until: when('until'),
+    text: text('q'),
+    before: cursorOf(query.cursor),
+    limit,
+  };
+}
+
+/** Cursors are opaque to clients: the index below which the next page starts. */
+function cursorOf(cursor: string | undefined): number | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const match = /^before:(\d{1,16})$/.exec(text);
+  if (!match) throw new ApiError(400, 'ERR_BAD_REQUEST', 'cursor is not one this server handed out');
+  return Number(match[1]);
+}
+
+const cursorFor = (before: number) => Buffer.from(`before:${before}`).toString('base64url');
+
+/** Events in, events out: ingest, search, one event with its proof, and the live stream. */
+export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const { log } = ctx.store;
+
+  app.post('/v1/events', { preHandler: ctx.guard('ingest') }, async (request, reply) => {
+    if (ctx.state.closing) throw new ApiError(503, 'ERR_UNAVAILABLE', 'the collector is shutting down', undefined, { 'retry-after': '5' });
+    const events = Array.isArray(request.body) ? (request.body as unknown[]) : [request.body];
+    if (events.length === 0) throw new ApiError(400, 'ERR_BAD_REQUEST', 'the request carries no events');
+    if (events.length > ctx.config.limits.eventsPerRequest) {
+      throw new ApiError(413, 'ERR_TOO_MANY_EVENTS', `a request may carry at most ${ctx.config.limits.eventsPerRequest} events, not ${events.length}`);
+    }
+    const principal = request.principal;
+    const submitter = principal?.kind === 'token' ? { type: 'token', id: principal.token.id, name: principal.token.name } : { type: 'anonymous', id: 'anonymous' };
+    const result = await log.append(events, { submitter });
+    let duplicates = 0;
+    for (const e of result.entries) if (e.duplicate) duplicates++;
+    ctx.metrics.accepted.inc({}, result.entries.length - duplicates);
+    if (duplicates) ctx.metrics.duplicates.inc({}, duplicates);
+    return reply.code(201).send({
+      entries: result.entries.map((e) => (e.duplicate ? { id: e.id, index: e.index, duplicate: true } : { id: e.id, index: e.index })),
+      size: result.size,
+      checkpoint: result.checkpoint,
+    });
+  });
+
+  app.get('/v1/events', { preHandler: ctx.guard('read') }, async (request) => {
+    const filter = filterOf(request.query as Query);
+    const entries = await log.query({ ...filter, limit: filter.limit + 1 });
+    const page = entries.slice(0, filter.limit);
+    const more = entries.length > filter.limit;
+    return { events: page.map((e) => e.record), next: more ? cursorFor(page[page.length - 1]!.index) : null };
+  });
+
+  app.get('/v1/events/stream', { preHandler: ctx.guard('read') }, (request, reply) => stream(ctx, request, reply));
+
+  // Ids may hold '/', so the id is the rest of the path.
+  app.get('/v1/events/*', { preHandler: ctx.guard('read') }, async (request) => {
+    const id = (request.params as { '*': string })['*'];
+    const entry = await log.entryById(id);
+    if (!entry) throw new ApiError(404, 'ERR_NOT_FOUND', `no event with id ${id}`);
+    const size = log.size();
+    const proof = await log.inclusionProof(entry.index, size);
+    return {
+      event: entry.record,
+      index: entry.index,
+      leafHash: toBase64(entry.leafHash),
+      size,
+      proof: proof.map(toBase64),
+      checkpoint: log.checkpoint(),
+    };
+  });
+}
+
+/** Server-sent events: every new entry matching the filters, as `event: entry`. */
+function stream(ctx: AppContext, request: FastifyRequest, reply: FastifyReply): void {
+  const query = request.query as Query;
+  const filter = filterOf({ ...query, limit: '1' });
+  const matches = recordMatcher({ ...filter, before: undefined, since: undefined, until: undefined, limit: 1 });
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.write(`: stele ${ctx.store.log.origin} size ${ctx.store.log.size()}\n\n`);
+  const stop = ctx.store.log.subscribe((commit) => {
+    let out = '';
+    for (const entry of commit.entries) {
+      if (matches(entry.record)) out += `id: ${entry.index}\nevent: entry\ndata: ${JSON.stringify(entry.record)}\n\n`;
+    }
+    out += `event: checkpoint\ndata: ${JSON.stringify({ size: commit.size, checkpoint: commit.checkpoint })}\n\n`;
+    res.write(out);
+  });
+  const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+  const close = () => {
+    clearInterval(beat);
+    stop();
+  };
+  ctx.streams.add(res);
+  res.on('close', () => {
+    close();
+    ctx.streams.delete(res);
+  });
+}
