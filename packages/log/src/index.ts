@@ -15,3 +15,4 @@ export * from './note.js';
 export * from './checkpoint.js';
 export * from './canonicalJson.js';
 export * from './event.js';
+export * from './tiledLog.js';
