@@ -108,7 +108,14 @@ function parseKeyTail(text: string): ParsedKey {
   return { name, keyId: parseInt(id, 16), key: key.subarray(1) };
 }
 
-function parseSignerKey(signerKey: string): ParsedKey {
+/**
+ * Parses a signer key `PRIVATE+KEY+<name>+<id>+<base64(0x01 || seed)>` without
+ * importing it, for platforms with a faster Ed25519 of their own (Node's
+ * `crypto.sign`). The secret seed is in `key`: handle it as such.
+ *
+ * @throws LogError `ERR_KEY_MALFORMED`
+ */
+export function parseSignerKey(signerKey: string): { name: string; keyId: number; key: Uint8Array } {
   if (typeof signerKey !== 'string' || !signerKey.startsWith('PRIVATE+KEY+')) {
     throw malformedKey('a signer key starts with PRIVATE+KEY+');
   }

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createSigner, createVerifier, generateSignerKey, verifierKeyOf, type NoteVerifier } from '@stele/log';
+import { createVerifier, generateSignerKey, verifierKeyOf, type NoteVerifier } from '@stele/log';
 import { StoreError } from './errors.js';
+import { createNodeSigner } from './signer.js';
 import { openLog, type Log, type LogOptions } from './log.js';
 import { openSqliteDriver } from './sqlite/driver.js';
 
@@ -81,7 +82,7 @@ export async function openStore(dir: string, options: OpenStoreOptions = {}): Pr
     if ((await verifierKeyOf(signerKey)) !== verifierKey) {
       throw new StoreError('ERR_STORE_CORRUPT', `${DATA_FILES.signerKey} does not match ${DATA_FILES.verifierKey}`);
     }
-    signer = await createSigner(signerKey);
+    signer = await createNodeSigner(signerKey);
   }
   const driver = openSqliteDriver({ path: join(dir, DATA_FILES.database) });
   try {

@@ -12,6 +12,7 @@ export * from './log.js';
 export * from './tree.js';
 export * from './verify.js';
 export * from './dataDir.js';
+export * from './signer.js';
 export * from './filter.js';
 export * from './text.js';
 export { openSqliteDriver, type SqliteDriverOptions } from './sqlite/driver.js';

@@ -194,3 +194,13 @@ describe('reopening', () => {
     await expect(store.log.append([event(0)])).rejects.toMatchObject({ code: 'ERR_READ_ONLY' });
   });
 });
+
+describe('the Node signer', () => {
+  test('signs exactly as the log core signer (Ed25519 is deterministic)', async () => {
+    const { createSigner, generateSignerKey, signNote } = await import('@stele/log');
+    const { createNodeSigner } = await import('./signer.js');
+    const { signerKey } = await generateSignerKey('example.com/signer-test');
+    const body = 'example.com/signer-test\n7\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n';
+    expect(await signNote(body, await createNodeSigner(signerKey))).toBe(await signNote(body, await createSigner(signerKey)));
+  });
+});
