@@ -12,8 +12,8 @@ import { initStore, openStore, verifyLog } from '@stele/store';
 import { removeTempDirs, requireBuild, tempDir } from './helpers.js';
 
 const APPENDER = fileURLToPath(new URL('./fixtures/appender.mjs', import.meta.url));
-const RUNS = 24;
-const LOOPS = 4;
+const RUNS = 20;
+const LOOPS = 3;
 
 let dir: string;
 
