@@ -226,12 +226,7 @@ describe('entries', () => {
    */
   const truncate = (db: Database.Database) => db.prepare('DELETE FROM entries WHERE idx >= 550').run();
 
-  // BUG (packages/store/src/log.ts, openLog): `stele verify` opens the log
-  // through openStore -> openLog, which throws ERR_STORE_CORRUPT when the
-  // latest checkpoint's size differs from the stored size ("... run stele
-  // verify"), so verify exits 2 with a message instead of reporting the
-  // truncation. Fails until verify opens the driver without openLog's gate.
-  test.fails('the tail from 550 removed: ERR_ENTRY_MISSING at 550', async () => {
+  test('the tail from 550 removed: ERR_ENTRY_MISSING at 550', async () => {
     const dir = copyLog();
     tamper(dir, (db) => truncate(db));
     await expectFinding(dir, 550, 'ERR_ENTRY_MISSING');
@@ -409,22 +404,13 @@ describe('tile-level hashes', () => {
     await expectFinding(dir, 256, 'ERR_TREE_HASH_MISMATCH');
   });
 
-  // BUG (packages/store/src/log.ts, openLog -> tree.ts readRange): opening the
-  // log rebuilds the compact range from stored level-8 hashes and throws
-  // ERR_NOT_FOUND when one is gone, so `stele verify` exits 2 instead of
-  // reporting it. Fails until verify opens the driver without openLog.
-  test.fails('tree_hashes level 8 index 0 deleted: ERR_TREE_HASH_MISSING at 0', async () => {
+  test('tree_hashes level 8 index 0 deleted: ERR_TREE_HASH_MISSING at 0', async () => {
     const dir = copyLog();
     tamper(dir, (db) => db.prepare('DELETE FROM tree_hashes WHERE level = 8 AND idx = 0').run());
     await expectFinding(dir, 0, 'ERR_TREE_HASH_MISSING');
   });
 
-  // BUG (packages/store/src/log.ts, openLog): its TSDoc says it "checks [the
-  // rebuilt tree state] against the latest checkpoint before accepting
-  // appends", but it compares only the sizes. With a stored level-8 hash
-  // altered, `stele append` succeeds and the log's own key signs a checkpoint
-  // whose root does not match the entries.
-  test.fails('a log whose stored tree hashes contradict its latest checkpoint refuses appends', async () => {
+  test('a log whose stored tree hashes contradict its latest checkpoint refuses appends', async () => {
     const dir = copyLog();
     tamper(dir, (db) => db.prepare('UPDATE tree_hashes SET hash = zeroblob(32) WHERE level = 8 AND idx = 1').run());
     const appended = await stele(['append', '--json', '--dir', dir], { input: JSON.stringify(seedEvent(600)) + '\n' });

@@ -7,6 +7,7 @@ import {
   formatTime,
   newEventId,
   parseTime,
+  recordBytes,
   sameEvent,
   toRecord,
   validateEvent,
@@ -182,10 +183,12 @@ describe('validateEvent: invalid events', () => {
 
   it('leaves room for the store fields: a valid event always fits the 65,535-byte entry', () => {
     const base = canonicalBytes(valid({ ...minimal, details: { a: '' } })).length;
-    const event = valid({ ...minimal, details: { a: 'x'.repeat(65_535 - 256 - base) } });
-    expect(canonicalBytes(event).length).toBe(65_535 - 256);
-    expect(errorsOf({ ...minimal, details: { a: 'x'.repeat(65_535 - 256 - base + 1) } })).toEqual([['', 'too_large']]);
-    const record = toRecord(event, { id: newEventId(), received: '2025-01-01T00:00:00.000Z', index: Number.MAX_SAFE_INTEGER });
+    const event = valid({ ...minimal, details: { a: 'x'.repeat(65_535 - 1024 - base) } });
+    expect(canonicalBytes(event).length).toBe(65_535 - 1024);
+    expect(errorsOf({ ...minimal, details: { a: 'x'.repeat(65_535 - 1024 - base + 1) } })).toEqual([['', 'too_large']]);
+    // The largest store fields: a filled-in id and time, the largest index, and a maximal submitter (3-byte characters).
+    const submitter = { type: 'x'.repeat(16), id: '\u20ac'.repeat(128), name: '\u20ac'.repeat(128) };
+    const record = toRecord(event, { id: newEventId(), received: '2025-01-01T00:00:00.000Z', index: Number.MAX_SAFE_INTEGER, submitter });
     expect(canonicalBytes(record).length).toBeLessThanOrEqual(65_535);
   });
 
@@ -260,6 +263,21 @@ describe('records', () => {
   it('refuses a bad index', () => {
     expect(() => toRecord(valid(minimal), { ...store, index: -1 })).toThrow(RangeError);
     expect(() => toRecord(valid(minimal), { ...store, index: 1.5 })).toThrow(RangeError);
+  });
+
+  it('serializes to the canonical bytes, also when details have integer-like keys', () => {
+    const details = { '10': 1, '9': [{ '2': 'b', '!': 'a', b: 0 }], a: { '0': null }, '': 'empty' };
+    const record = toRecord(valid({ ...minimal, details }), store);
+    expect(new TextDecoder().decode(recordBytes(record))).toContain('"details":{"":"empty","10":1,"9":[{"!":"a","2":"b","b":0}],"a":{"0":null}}');
+    expect(recordBytes(record)).toEqual(canonicalBytes(record));
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 })), (d) => {
+        const r = validateEvent({ ...minimal, details: d });
+        if (!r.ok) return;
+        const rec = toRecord(r.event, store);
+        expect(recordBytes(rec)).toEqual(canonicalBytes(rec));
+      }),
+    );
   });
 
   it('does not share mutable parts with the input', () => {
@@ -355,6 +373,36 @@ describe('formatTime and parseTime', () => {
         },
       ),
     );
+  });
+
+  it('parses the record format exactly: valid fields give their instant, others are refused', () => {
+    const pad = (n: number, width: number) => String(n).padStart(width, '0');
+    fc.assert(
+      fc.property(
+        fc.tuple(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 19 }), fc.integer({ min: 0, max: 39 })),
+        fc.tuple(fc.integer({ min: 0, max: 29 }), fc.integer({ min: 0, max: 69 }), fc.integer({ min: 0, max: 69 }), fc.integer({ min: 0, max: 999 })),
+        ([y, mo, d], [h, mi, s, ms]) => {
+          const text = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}.${pad(ms, 3)}Z`;
+          const date = new Date(0);
+          date.setUTCFullYear(y, mo - 1, d);
+          date.setUTCHours(h, mi, s, ms);
+          // Out-of-range fields roll over into another instant, which prints differently.
+          if (date.toISOString() === text) expect(parseTime(text)).toBe(date.getTime());
+          else expect(codeOf(() => parseTime(text))).toBe('ERR_TIME_MALFORMED');
+        },
+      ),
+    );
+  });
+
+  it.each(['2025-02-29T00:00:00.000Z', '2024-02-30T00:00:00.000Z', '2025-01-01T24:00:00.000Z', '2025-01-01T00:00:60.000Z', '2025-01-01T00:00:00.0a0Z', '2025-01-01 00:00:00.000Z', '2025-01-01T00:00:00.000+', '20x5-01-01T00:00:00.000Z'])(
+    'parseTime refuses %j in the record format',
+    (text) => {
+      expect(codeOf(() => parseTime(text))).toBe('ERR_TIME_MALFORMED');
+    },
+  );
+
+  it.each(['2024-02-29T00:00:00.000Z', '0100-01-01T00:00:00.000Z', '0099-12-31T23:59:59.999Z', '2025-01-01t00:00:00.000z'])('parseTime reads %j as formatTime writes it', (text) => {
+    expect(formatTime(parseTime(text))).toBe(text.toUpperCase());
   });
 
   it.each(['', 'now', '2025-01-01T00:00:00', '2025-1-01T00:00:00Z', '2025-01-01T00:00:00.Z', '2025-13-01T00:00:00Z', '2025-00-10T00:00:00Z', '2025-01-00T00:00:00Z', '2025-04-31T00:00:00Z', '2025-01-01T00:60:00Z', '+2025-01-01T00:00:00Z', '9999-12-31T23:59:59-00:01', '2025-01-01T00:00:00\u0660Z', ' 2025-01-01T00:00:00Z'])(

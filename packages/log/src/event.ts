@@ -153,7 +153,9 @@ const ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 const SOURCE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const ACTION = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
 const TARGET_TYPE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
-const EMAIL = /^[^\s@]+@[^\s@]+$/u;
+// No `u` flag: lone surrogates are refused before patterns run, and on valid
+// UTF-16 these classes match a pair the same as its code point.
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 /** Controls (C0, DEL, C1) and lone surrogates; `reason` alone may hold tabs and newlines. */
 const BAD_LINE = /\p{Cc}|\p{Cs}/u;
@@ -163,12 +165,15 @@ const LONE_SURROGATE = /\p{Cs}/u;
 const MAYBE_BAD = /[\u0000-\u001f\u007f-\u009f\uD800-\uDFFF]/;
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const BAD_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]|\p{Cs}/u;
+/** Host names: no white space. */
+const HOST = /^\S+$/;
 const MAX_GROUPS = 64;
 const MAX_DETAILS_DEPTH = 32;
-/** 65,535 (the entry cap) minus room for the fields the store adds (at most ~150 bytes). */
-const MAX_EVENT_BYTES = 65_535 - 256;
+/** 65,535 (the entry cap) minus room for the fields the store adds (under 1,000 bytes, submitter included). */
+const MAX_EVENT_BYTES = 65_535 - 1024;
 
 type Obj = Record<string, unknown>;
+const join = (parent: string, key: string | number | undefined): string => (key === undefined ? parent : `${parent}.${key}`);
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Length in Unicode code points, the unit of every cap. */
@@ -185,6 +190,22 @@ interface TextRule {
   /** Free text: tabs and newlines allowed. */
   multiline?: boolean;
 }
+
+/** The rule of every text field, made once rather than per event. */
+const RULES = {
+  id: { max: 128, pattern: ID },
+  time: { max: 64 },
+  source: { max: 64, pattern: SOURCE },
+  action: { max: 128, pattern: ACTION },
+  actorId: { max: 256 },
+  email: { max: 254, pattern: EMAIL },
+  targetType: { max: 128, pattern: TARGET_TYPE },
+  targetId: { max: 4096 },
+  targetName: { max: 1024 },
+  reason: { max: 4096, multiline: true },
+  host: { max: 255, pattern: HOST },
+  prev: { max: 64, pattern: HEX64 },
+} as const satisfies Record<string, TextRule>;
 
 class Checker {
   readonly errors: FieldError[] = [];
@@ -239,20 +260,24 @@ class Checker {
     }
   }
 
-  /** A deep copy of JSON, reporting what JCS cannot represent. */
-  json(v: unknown, path: string, depth: number): JsonValue | undefined {
+  /**
+   * A deep copy of JSON, reporting what JCS cannot represent. The path is
+   * `parent.key` (just `parent` without a key), joined only when needed.
+   */
+  json(v: unknown, parent: string, key: string | number | undefined, depth: number): JsonValue | undefined {
     this.bound += 32;
     if (v === null || typeof v === 'boolean') return v;
-    if (typeof v === 'number') return Number.isFinite(v) ? v : this.add(path, 'type', 'must be a finite number');
+    if (typeof v === 'number') return Number.isFinite(v) ? v : this.add(join(parent, key), 'type', 'must be a finite number');
     if (typeof v === 'string') {
       this.bound += 6 * v.length;
-      return MAYBE_BAD.test(v) && LONE_SURROGATE.test(v) ? this.add(path, 'format', 'must be valid Unicode (no lone surrogates)') : v;
+      return MAYBE_BAD.test(v) && LONE_SURROGATE.test(v) ? this.add(join(parent, key), 'format', 'must be valid Unicode (no lone surrogates)') : v;
     }
+    const path = join(parent, key);
     if (typeof v !== 'object') return this.add(path, 'type', 'must be a JSON value');
     if (depth > MAX_DETAILS_DEPTH) return this.add(path, 'too_deep', `must nest at most ${MAX_DETAILS_DEPTH} levels`);
     if (Array.isArray(v)) {
       const out: JsonValue[] = [];
-      for (let i = 0; i < v.length; i++) out.push(this.json(v[i], `${path}.${i}`, depth + 1) ?? null);
+      for (let i = 0; i < v.length; i++) out.push(this.json(v[i], path, i, depth + 1) ?? null);
       return out;
     }
     const proto: unknown = Object.getPrototypeOf(v);
@@ -264,7 +289,7 @@ class Checker {
     for (const key of Object.keys(source).sort()) {
       this.bound += 6 * key.length + 8;
       if (MAYBE_BAD.test(key) && LONE_SURROGATE.test(key)) this.add(`${path}.${key}`, 'format', 'must have a key of valid Unicode');
-      out[key] = this.json(source[key], `${path}.${key}`, depth + 1) ?? null;
+      out[key] = this.json(source[key], path, key, depth + 1) ?? null;
     }
     return out;
   }
@@ -273,18 +298,18 @@ class Checker {
 function checkActor(c: Checker, input: Obj): Actor | undefined {
   const o = c.object(input, 'actor', 'actor', ['id', 'email', 'name', 'groups', 'idp', 'verified'], true);
   if (o === undefined) return undefined;
-  const id = c.text(o, 'id', 'actor.id', { max: 256 });
-  const email = c.text(o, 'email', 'actor.email', { max: 254, pattern: EMAIL });
+  const id = c.text(o, 'id', 'actor.id', RULES.actorId);
+  const email = c.text(o, 'email', 'actor.email', RULES.email);
   if (!Object.hasOwn(o, 'id') && !Object.hasOwn(o, 'email')) c.add('actor.id', 'required', 'an actor must have an id or an email');
-  const name = c.text(o, 'name', 'actor.name', { max: 256 });
+  const name = c.text(o, 'name', 'actor.name', RULES.actorId);
   const groups = c.member(o, 'groups', 'actor.groups', false);
   let groupList: string[] | undefined;
   if (groups !== undefined) {
     if (!Array.isArray(groups)) c.add('actor.groups', 'type', 'must be an array of strings');
     else if (groups.length > MAX_GROUPS) c.add('actor.groups', 'too_long', `must have at most ${MAX_GROUPS} items`);
-    else groupList = Array.from(groups, (g: unknown, i) => c.textValue(g, `actor.groups.${i}`, { max: 256 }) ?? '');
+    else groupList = Array.from(groups, (g: unknown, i) => c.textValue(g, `actor.groups.${i}`, RULES.actorId) ?? '');
   }
-  const idp = c.text(o, 'idp', 'actor.idp', { max: 256 });
+  const idp = c.text(o, 'idp', 'actor.idp', RULES.actorId);
   const verified = c.member(o, 'verified', 'actor.verified', false);
   if (verified !== undefined && typeof verified !== 'boolean') c.add('actor.verified', 'type', 'must be a boolean');
   // Plain assignments, not conditional spreads: this runs for every event ingested.
@@ -301,9 +326,9 @@ function checkActor(c: Checker, input: Obj): Actor | undefined {
 function checkTarget(c: Checker, input: Obj): Target | undefined {
   const o = c.object(input, 'target', 'target', ['type', 'id', 'name']);
   if (o === undefined) return undefined;
-  const type = c.text(o, 'type', 'target.type', { max: 128, pattern: TARGET_TYPE }, true);
-  const id = c.text(o, 'id', 'target.id', { max: 4096 });
-  const name = c.text(o, 'name', 'target.name', { max: 1024 });
+  const type = c.text(o, 'type', 'target.type', RULES.targetType, true);
+  const id = c.text(o, 'id', 'target.id', RULES.targetId);
+  const name = c.text(o, 'name', 'target.name', RULES.targetName);
   // After an error the placeholders are never returned: validateEvent reports instead.
   const target: Target = { type: type ?? '' };
   if (id !== undefined) target.id = id;
@@ -314,13 +339,13 @@ function checkTarget(c: Checker, input: Obj): Target | undefined {
 function checkDevice(c: Checker, input: Obj): Device | undefined {
   const o = c.object(input, 'device', 'device', ['id', 'seq', 'prev']);
   if (o === undefined) return undefined;
-  const id = c.text(o, 'id', 'device.id', { max: 128, pattern: ID }, true);
+  const id = c.text(o, 'id', 'device.id', RULES.id, true);
   const seq = c.member(o, 'seq', 'device.seq', true);
   if (seq !== undefined) {
     if (typeof seq !== 'number' || !Number.isInteger(seq)) c.add('device.seq', 'type', 'must be an integer');
     else if (seq < 1 || seq > Number.MAX_SAFE_INTEGER) c.add('device.seq', 'range', 'must be between 1 and 2^53 - 1');
   }
-  const prev = c.text(o, 'prev', 'device.prev', { max: 64, pattern: HEX64 });
+  const prev = c.text(o, 'prev', 'device.prev', RULES.prev);
   const device: Device = { id: id ?? '', seq: typeof seq === 'number' ? seq : 0 };
   if (prev !== undefined) device.prev = prev;
   return device;
@@ -344,32 +369,33 @@ export function validateEvent(input: unknown): { ok: true; event: EventInput } |
   }
   c.unknown(input, '', TOP_LEVEL_FIELDS);
 
-  const id = c.text(input, 'id', 'id', { max: 128, pattern: ID });
-  const timeText = c.text(input, 'time', 'time', { max: 64 });
+  const id = c.text(input, 'id', 'id', RULES.id);
+  const timeText = c.text(input, 'time', 'time', RULES.time);
   let time: string | undefined;
   if (timeText !== undefined) {
     try {
-      time = formatTime(parseTime(timeText));
+      // Already in the record's format (what clients mostly send): kept as is.
+      time = canonicalTimeMs(timeText) === undefined ? formatTime(parseTime(timeText)) : timeText;
     } catch {
       c.add('time', 'format', 'must be an RFC 3339 date-time with an offset, years 0000 to 9999');
     }
   }
-  const source = c.text(input, 'source', 'source', { max: 64, pattern: SOURCE }, true);
-  const action = c.text(input, 'action', 'action', { max: 128, pattern: ACTION }, true);
+  const source = c.text(input, 'source', 'source', RULES.source, true);
+  const action = c.text(input, 'action', 'action', RULES.action, true);
   const actor = checkActor(c, input);
   const target = checkTarget(c, input);
   const outcome = c.member(input, 'outcome', 'outcome', false);
   if (outcome !== undefined && (typeof outcome !== 'string' || !OUTCOMES.includes(outcome))) {
     c.add('outcome', typeof outcome === 'string' ? 'enum' : 'type', `must be one of ${OUTCOMES.join(', ')}`);
   }
-  const reason = c.text(input, 'reason', 'reason', { max: 4096, multiline: true });
-  const host = c.text(input, 'host', 'host', { max: 255, pattern: /^\S+$/u });
+  const reason = c.text(input, 'reason', 'reason', RULES.reason);
+  const host = c.text(input, 'host', 'host', RULES.host);
   const device = checkDevice(c, input);
   let details: JsonObject | undefined;
   const rawDetails = c.member(input, 'details', 'details', false);
   if (rawDetails !== undefined) {
     if (!isObject(rawDetails)) c.add('details', 'type', 'must be an object');
-    else details = c.json(rawDetails, 'details', 1) as JsonObject;
+    else details = c.json(rawDetails, 'details', undefined, 1) as JsonObject;
   }
   if (c.errors.length > 0 || source === undefined || action === undefined || actor === undefined) {
     return { ok: false, errors: c.errors };
@@ -427,6 +453,10 @@ export function toRecord(event: EventInput, store: { id: string; received: strin
   record.source = event.source;
   if (store.submitter !== undefined) {
     const sub = store.submitter;
+    // Bounded so that the store's fields always fit the 1,024 bytes validation keeps free.
+    if (sub.type.length > 16 || sub.id.length > 128 || (sub.name?.length ?? 0) > 128 || MAYBE_BAD.test(sub.id + (sub.name ?? '') + sub.type)) {
+      throw new RangeError('submitter fields are at most 16, 128 and 128 characters, without control characters');
+    }
     record.submitter = sub.name === undefined ? { id: sub.id, type: sub.type } : { id: sub.id, name: sub.name, type: sub.type };
   }
   if (event.target !== undefined) {
@@ -447,14 +477,23 @@ export function toRecord(event: EventInput, store: { id: string; received: strin
  * JSON as UTF-8. toRecord builds every object in canonical key order and
  * validation has refused what JSON.stringify would write differently from
  * RFC 8785 (lone surrogates, non-finite numbers), so JSON.stringify is the
- * canonical form here and several times faster than the general canonicalizer.
+ * canonical form here and several times faster than the general canonicalizer,
+ * except when `details` has integer-like keys, which JavaScript reorders.
  *
  * @param record - a record from {@link toRecord}
  * @returns the canonical bytes, equal to `canonicalBytes(record)`
  */
 export function recordBytes(record: EventRecord): Uint8Array {
-  return utf8(JSON.stringify(record));
+  const text = JSON.stringify(record);
+  // JavaScript lists integer-like keys ("9", "10") first and in numeric order,
+  // whatever the insertion order; only `details` can hold such keys, and any
+  // key starting with a digit sends the record to the general canonicalizer.
+  if (record.details !== undefined && DIGIT_KEY.test(text)) return canonicalBytes(record);
+  return utf8(text);
 }
+
+/** A member name (or array string) starting with a digit: a superset of the integer-like keys. */
+const DIGIT_KEY = /[{,]"[0-9]/;
 
 /**
  * Whether a retried event is the stored one (the idempotency check): the same
@@ -504,6 +543,46 @@ export function formatTime(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** Days of each month, February of a common year. */
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeap = (year: number): boolean => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+
+/** The number written by `length` ASCII digits at `at`, or NaN. */
+function digits(text: string, at: number, length: number): number {
+  let n = 0;
+  for (let i = at; i < at + length; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * The epoch milliseconds of a valid time already in the record's format
+ * (`YYYY-MM-DDTHH:MM:SS.mmmZ`, what {@link formatTime} writes) from year 0100
+ * on, else undefined: the common case of {@link parseTime}, without a regex.
+ */
+function canonicalTimeMs(text: string): number | undefined {
+  if (
+    text.length !== 24 || text.charCodeAt(4) !== 0x2d || text.charCodeAt(7) !== 0x2d || text.charCodeAt(10) !== 0x54 ||
+    text.charCodeAt(13) !== 0x3a || text.charCodeAt(16) !== 0x3a || text.charCodeAt(19) !== 0x2e || text.charCodeAt(23) !== 0x5a
+  ) {
+    return undefined;
+  }
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
+  const hour = digits(text, 11, 2);
+  const minute = digits(text, 14, 2);
+  const second = digits(text, 17, 2);
+  const ms = digits(text, 20, 3);
+  // Written so that NaN (a non-digit) fails every test.
+  if (!(year >= 100 && month >= 1 && month <= 12 && day >= 1 && hour <= 23 && minute <= 59 && second <= 59 && ms >= 0)) return undefined;
+  if (!(day <= (month === 2 && isLeap(year) ? 29 : MONTH_DAYS[month - 1]!))) return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms); // years from 100: no 1900 mapping
+}
+
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,30}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
 
 /**
@@ -517,10 +596,12 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3
  * @throws LogError `ERR_TIME_MALFORMED` otherwise
  */
 export function parseTime(text: string): number {
+  const fast = typeof text === 'string' ? canonicalTimeMs(text) : undefined;
+  if (fast !== undefined) return fast;
   const m = typeof text === 'string' ? RFC3339.exec(text) : null;
   if (m === null) throw new LogError('ERR_TIME_MALFORMED', 'not an RFC 3339 date-time with an offset');
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const days = [31, year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+  const days = [31, isLeap(year) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
   const offH = m[9] === undefined ? 0 : Number(m[9]);
   const offM = m[10] === undefined ? 0 : Number(m[10]);
   if (month < 1 || month > 12 || day < 1 || day > days[month - 1]! || hour > 23 || minute > 59 || second > 59 || offH > 23 || offM > 59) {

@@ -62,12 +62,27 @@ export function buildApp(options: AppOptions): App {
     metrics,
     guard: (scope, open = false) => requireScope(tokens, scope, open),
     streams: new Set<ServerResponse>(),
+    deadlines: new WeakMap(),
     state: { closing: false },
   };
   store.log.subscribe((commit) => metrics.batch.observe(commit.entries.length));
 
   installBodyParsers(app);
-  app.addHook('onResponse', async (_request, reply) => {
+  // Node checks its own requestTimeout only every 30 s; a slow client is cut off on time here.
+  const deadlines = context.deadlines;
+  const limit = config.limits.requestTimeoutMs;
+  app.addHook('onRequest', async (request, reply) => {
+    const timer = setTimeout(() => {
+      const res = reply.raw;
+      if (res.headersSent) return;
+      res.writeHead(408, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+      res.end(JSON.stringify(errorBody('ERR_TIMEOUT', `the request took longer than ${limit} ms`)), () => request.raw.socket?.destroy());
+    }, limit);
+    timer.unref();
+    deadlines.set(request.raw, timer);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    clearTimeout(deadlines.get(request.raw));
     metrics.latency.observe(reply.elapsedTime / 1000);
   });
   app.setErrorHandler((err, request, reply) => {

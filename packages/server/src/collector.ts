@@ -75,12 +75,16 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       target,
       details: { version: options.version, verifierKey: store.verifierKey, pid: process.pid, url, config: settings, configHash: hash },
     });
+    // Entries another writer (the CLI, a second collector) appended show up here within a second.
+    const follow = setInterval(() => void store.log.catchUp().catch(() => undefined), 1000);
+    follow.unref();
     say(`stele collector ${options.version} listening on ${url} (log ${store.log.origin}, ${store.log.size()} entries)`);
 
     let closing: Promise<void> | undefined;
     const close = (reason = 'stopped') =>
       (closing ??= (async () => {
         context!.state.closing = true;
+        clearInterval(follow);
         for (const res of context!.streams) res.end();
         await app.close();
         await recordAdmin(store.log, 'collector.stop', { actor: collectorActor(), target, details: { version: options.version, reason, pid: process.pid } }).catch(() => undefined);

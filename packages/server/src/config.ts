@@ -37,6 +37,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   logLevel: 'info',
 };
 
+/** pino's levels. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 /** A configuration problem: the collector refuses to start. */
 export class ConfigError extends Error {
   readonly code = 'ERR_CONFIG';
@@ -97,8 +100,15 @@ export function resolveConfig(layers: { file?: Source; env?: NodeJS.ProcessEnv; 
     if (source) merge(config, source, DEFAULT_CONFIG as unknown as Source, layer, '');
   }
   const result = config as unknown as ServerConfig;
-  if (result.limits.eventsPerRequest < 1) throw new ConfigError('limits.eventsPerRequest must be at least 1');
-  if (result.port < 0 || result.port > 65535) throw new ConfigError('port must be between 0 and 65535');
+  const within = (name: string, value: number, min: number, max: number) => {
+    if (!Number.isSafeInteger(value) || value < min || value > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not ${value}`);
+  };
+  within('port', result.port, 0, 65535);
+  within('limits.eventsPerRequest', result.limits.eventsPerRequest, 1, 1_000_000);
+  within('limits.bodyBytes', result.limits.bodyBytes, 1024, 1024 ** 3);
+  within('limits.queuedEvents', result.limits.queuedEvents, 1, 10_000_000);
+  within('limits.requestTimeoutMs', result.limits.requestTimeoutMs, 100, 3_600_000);
+  if (!LOG_LEVELS.includes(result.logLevel)) throw new ConfigError(`logLevel must be one of ${LOG_LEVELS.join(', ')}`);
   if (Boolean(result.tls.cert) !== Boolean(result.tls.key)) throw new ConfigError('TLS needs both a certificate and a key');
   return result;
 }

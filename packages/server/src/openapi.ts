@@ -74,7 +74,7 @@ export function openApiDocument(): object {
       '/v1/events/{id}': {
         get: {
           summary: 'One event, its index, its inclusion proof and the checkpoint it is against (scope read)',
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [{ name: 'id', in: 'path', required: true, description: 'the event id (may contain /)', schema: { type: 'string' } }],
           responses: { 200: { description: 'the event and its proof' }, ...errors(401, 403, 404) },
         },
       },
@@ -102,10 +102,10 @@ const escape = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': 
 
 /** A plain HTML rendering of the document. */
 export function docsPage(): string {
-  const doc = openApiDocument() as { info: { title: string; description: string }; paths: Record<string, Record<string, { summary: string; parameters?: { name: string; description: string; required?: boolean }[]; responses: Record<string, { description: string }> }>> };
+  const doc = openApiDocument() as { info: { title: string; description: string }; paths: Record<string, Record<string, { summary: string; parameters?: { name: string; description?: string; required?: boolean }[]; responses: Record<string, { description: string }> }>> };
   const sections = Object.entries(doc.paths).flatMap(([path, ops]) =>
     Object.entries(ops).map(([method, op]) => {
-      const params = (op.parameters ?? []).map((p) => `<li><code>${escape(p.name)}</code>${p.required ? ' (required)' : ''}: ${escape(p.description)}</li>`).join('');
+      const params = (op.parameters ?? []).map((p) => `<li><code>${escape(p.name)}</code>${p.required ? ' (required)' : ''}: ${escape(p.description ?? '')}</li>`).join('');
       const responses = Object.entries(op.responses).map(([code, r]) => `<li><code>${code}</code> ${escape(r.description)}</li>`).join('');
       return `<section><h2><span class="m">${method.toUpperCase()}</span> <code>${escape(path)}</code></h2><p>${escape(op.summary)}</p>${params ? `<h3>Parameters</h3><ul>${params}</ul>` : ''}<h3>Responses</h3><ul>${responses}</ul></section>`;
     }),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createVerifier, generateSignerKey, verifierKeyOf, type NoteVerifier } from '@stele/log';
 import { StoreError } from './errors.js';
 import { createNodeSigner } from './signer.js';
+import type { LogDriver } from './driver.js';
 import { openLog, type Log, type LogOptions } from './log.js';
 import { openSqliteDriver } from './sqlite/driver.js';
 
@@ -54,6 +55,32 @@ export function readVerifierKey(dir: string): string {
 
 function requireStore(dir: string): void {
   if (!hasStore(dir)) throw new StoreError('ERR_STORE_MISSING', `no log in ${dir} (run stele init)`);
+}
+
+/** A data directory opened for auditing: the driver and the log's key, without the log service. */
+export interface AuditedStore {
+  driver: LogDriver;
+  origin: string;
+  verifierKey: string;
+  verifier: NoteVerifier;
+}
+
+/**
+ * Opens a data directory for verification only. Unlike {@link openStore} it
+ * does not rebuild the tree or compare it with the latest checkpoint, so it
+ * opens a damaged store too: `stele verify` must be able to say what is wrong.
+ */
+export async function openForAudit(dir: string): Promise<AuditedStore> {
+  requireStore(dir);
+  const verifierKey = readVerifierKey(dir);
+  const verifier = await createVerifier(verifierKey);
+  const driver = openSqliteDriver({ path: join(dir, DATA_FILES.database) });
+  const origin = await driver.getMeta('origin');
+  if (!origin) {
+    await driver.close();
+    throw new StoreError('ERR_STORE_CORRUPT', 'the store has no origin');
+  }
+  return { driver, origin, verifierKey, verifier };
 }
 
 /** Options of {@link openStore}. */

@@ -1,5 +1,5 @@
 import {
-  EventValidationError, MAX_ENTRY_SIZE, recordBytes, formatCheckpoint, formatTime, fromUtf8, newEventId,
+  EventValidationError, MAX_ENTRY_SIZE, equalBytes, parseCheckpoint, parseNote, recordBytes, formatCheckpoint, formatTime, fromUtf8, newEventId,
   planConsistency, planInclusion, sameEvent, signNote, toRecord, validateEvent,
   type EventInput, type EventRecord, type FieldError, type Hasher, type NoteSigner, type Submitter,
 } from '@stele/log';
@@ -67,6 +67,11 @@ export interface Log {
    * every case nothing of the call is appended.
    */
   append(events: readonly unknown[], options?: AppendOptions): Promise<AppendResult>;
+  /**
+   * Notices entries another writer (a second collector, the CLI) appended to
+   * the same store: adopts the newer tree and tells subscribers of them.
+   */
+  catchUp(): Promise<void>;
   /** Calls the listener after every commit; returns the unsubscribe function. */
   subscribe(listener: (event: CommitEvent) => void): () => void;
   entry(index: number): Promise<LogEntry>;
@@ -129,6 +134,10 @@ export async function openLog(options: LogOptions): Promise<Log> {
   let latestCreated = head.latest?.created;
   if ((head.latest?.size ?? 0) !== size) {
     throw new StoreError('ERR_STORE_CORRUPT', `the latest checkpoint covers ${head.latest?.size ?? 0} entries but ${size} are stored; run stele verify`);
+  }
+  // Never sign on top of a tree that is not the one last signed (its signature is checked by stele verify).
+  if (head.latest && !equalBytes(parseCheckpoint(parseNote(head.latest.note).text).root, range.root())) {
+    throw new StoreError('ERR_STORE_CORRUPT', 'the stored tree does not match the latest checkpoint; run stele verify');
   }
 
   const queue: Pending[] = [];
@@ -292,6 +301,18 @@ export async function openLog(options: LogOptions): Promise<Log> {
     size: () => size,
     checkpoint: () => latest,
     stats: () => ({ queued, checkpointCreated: latestCreated }),
+    async catchUp() {
+      if (flushing || scheduled || closed) return; // a commit in flight catches up by itself
+      const before = size;
+      if ((await driver.head()).size <= before || flushing) return;
+      await reload();
+      if (listeners.size === 0) return;
+      for (let at = before; at < size; at += 1000) {
+        const entries = (await driver.readEntries(at, Math.min(size, at + 1000))).map(toLogEntry);
+        const event: CommitEvent = { entries, size, checkpoint: latest! };
+        for (const listener of listeners) listener(event);
+      }
+    },
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -1,4 +1,5 @@
-import { ConfigError, readConfigFile, resolveConfig, startCollector } from '@stele/server';
+import { resolve } from 'node:path';
+import { ConfigError, readConfigFile, resolveConfig, startCollector, type Collector } from '@stele/server';
 import { EXIT, type Io } from '../io.js';
 import { VERSION } from '../version.js';
 import { DIR_OPTION, UsageError, parse } from '../usage.js';
@@ -32,25 +33,37 @@ export async function serve(args: string[], io: Io): Promise<number> {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
   }
-  config.dir = (await import('node:path')).resolve(io.cwd, config.dir);
-  let collector;
+  config.dir = resolve(io.cwd, config.dir);
+
+  // Signals are caught before the collector starts, so a stop that arrives
+  // while it starts still ends in a graceful shutdown.
+  let stopSignal: string | undefined;
+  let wake: (() => void) | undefined;
+  const onSignal = (signal: string) => {
+    stopSignal ??= signal;
+    wake?.();
+  };
+  const term = () => onSignal('SIGTERM');
+  const int = () => onSignal('SIGINT');
+  process.once('SIGTERM', term);
+  process.once('SIGINT', int);
+  let collector: Collector;
   try {
     collector = await startCollector({ config, version: VERSION, say: (m) => io.stderr(`stele serve: ${m}\n`) });
   } catch (err) {
+    process.off('SIGTERM', term);
+    process.off('SIGINT', int);
     if (err instanceof ConfigError) throw new UsageError(err.message);
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`${config.host}:${config.port} is already in use`);
     throw err;
   }
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      io.stderr(`stele serve: ${signal}: finishing in-flight batches\n`);
-      collector.close(signal).then(resolve, (err: unknown) => {
-        io.stderr(`stele serve: shutdown failed: ${(err as Error).message}\n`);
-        resolve();
-      });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  if (stopSignal === undefined) await new Promise<void>((r) => (wake = r));
+  io.stderr(`stele serve: ${stopSignal}: finishing in-flight batches\n`);
+  try {
+    await collector.close(stopSignal);
+  } catch (err) {
+    io.stderr(`stele serve: shutdown failed: ${(err as Error).message}\n`);
+    return EXIT.failed;
+  }
   return EXIT.ok;
 }

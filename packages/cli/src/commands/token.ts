@@ -19,6 +19,7 @@ export async function token(args: string[], io: Io): Promise<number> {
     switch (sub) {
       case 'create': {
         if (!values.name) throw new UsageError('--name is required');
+        if (!/^[\x21-\x7e]{1,64}$/.test(values.name)) throw new UsageError('--name is 1 to 64 printable ASCII characters without spaces');
         if (!SCOPES.includes(values.scope as Scope)) throw new UsageError(`--scope must be one of ${SCOPES.join(', ')}`);
         const { token: secret, record } = tokens.create(values.name, values.scope as Scope);
         await audit(dir, 'token.create', record);

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createVerifier } from '@stele/log';
-import { openStore, verifyLog } from '@stele/store';
+import { openForAudit, verifyLog } from '@stele/store';
 import { EXIT, type Io } from '../io.js';
 import { progressBar } from '../progress.js';
 import { DIR_OPTION, UsageError, dataDir, parse } from '../usage.js';
@@ -18,15 +18,16 @@ export async function verify(args: string[], io: Io): Promise<number> {
     key: { type: 'string' },
   });
   const against = values.against === undefined ? undefined : readText(values.against, '--against');
-  const store = await openStore(dataDir(io, values.dir), { mode: 'read' });
+  // Not openStore: that refuses a store whose tree contradicts its checkpoint, which is what verify must report.
+  const store = await openForAudit(dataDir(io, values.dir));
   try {
     // A key pinned from elsewhere beats the one stored beside the log, which an attacker could replace.
     const verifier = values.key === undefined ? store.verifier : await pinnedVerifier(values.key);
     const bar = io.isTTY && !values.json ? progressBar(io, 'verifying') : undefined;
     const result = await verifyLog({
-      driver: store.log.driver,
+      driver: store.driver,
       verifier,
-      origin: store.log.origin,
+      origin: store.origin,
       against,
       onProgress: bar?.update,
     });
@@ -36,7 +37,7 @@ export async function verify(args: string[], io: Io): Promise<number> {
     else io.stdout(`FAILED at index ${result.index ?? '-'}: ${result.code}: ${result.message}\n`);
     return result.ok ? EXIT.ok : EXIT.failed;
   } finally {
-    await store.log.close();
+    await store.driver.close();
   }
 }
 

@@ -21,7 +21,8 @@ function bearer(request: FastifyRequest): string | undefined {
 }
 
 /**
- * A pre-handler requiring a scope. With authentication off every caller is
+ * An onRequest hook requiring a scope: it reads only headers, so an
+ * unauthenticated caller is refused before the server reads or parses a body. With authentication off every caller is
  * the anonymous principal; `open` lets anonymous callers through even with
  * authentication on (public hash tiles).
  */

@@ -59,6 +59,8 @@ export function openTokenStore(dir: string): TokenStore {
 
   return {
     create(name, scope) {
+      // Names end up in every record the token submits: short and printable.
+      if (!/^[\x21-\x7e]{1,64}$/.test(name)) throw new RangeError('a token name is 1 to 64 printable ASCII characters without spaces');
       const id = randomBytes(6).toString('hex');
       const token = `${PREFIX}${id}_${randomBytes(32).toString('base64url')}`;
       const record: TokenRecord = { id, name, scope, created: new Date().toISOString(), revoked: null };

@@ -49,7 +49,7 @@ const cursorFor = (before: number) => Buffer.from(`before:${before}`).toString('
 export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
   const { log } = ctx.store;
 
-  app.post('/v1/events', { preHandler: ctx.guard('ingest') }, async (request, reply) => {
+  app.post('/v1/events', { onRequest: ctx.guard('ingest') }, async (request, reply) => {
     if (ctx.state.closing) throw new ApiError(503, 'ERR_UNAVAILABLE', 'the collector is shutting down', undefined, { 'retry-after': '5' });
     const events = Array.isArray(request.body) ? (request.body as unknown[]) : [request.body];
     if (events.length === 0) throw new ApiError(400, 'ERR_BAD_REQUEST', 'the request carries no events');
@@ -70,7 +70,7 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
     });
   });
 
-  app.get('/v1/events', { preHandler: ctx.guard('read') }, async (request) => {
+  app.get('/v1/events', { onRequest: ctx.guard('read') }, async (request) => {
     const filter = filterOf(request.query as Query);
     const entries = await log.query({ ...filter, limit: filter.limit + 1 });
     const page = entries.slice(0, filter.limit);
@@ -78,14 +78,17 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
     return { events: page.map((e) => e.record), next: more ? cursorFor(page[page.length - 1]!.index) : null };
   });
 
-  app.get('/v1/events/stream', { preHandler: ctx.guard('read') }, (request, reply) => stream(ctx, request, reply));
+  app.get('/v1/events/stream', { onRequest: ctx.guard('read') }, (request, reply) => stream(ctx, request, reply));
 
   // Ids may hold '/', so the id is the rest of the path.
-  app.get('/v1/events/*', { preHandler: ctx.guard('read') }, async (request) => {
+  app.get('/v1/events/*', { onRequest: ctx.guard('read') }, async (request) => {
     const id = (request.params as { '*': string })['*'];
     const entry = await log.entryById(id);
     if (!entry) throw new ApiError(404, 'ERR_NOT_FOUND', `no event with id ${id}`);
+    if (entry.index >= log.size()) await log.catchUp();
+    // Read together, before any await: the proof must be for the checkpoint's size.
     const size = log.size();
+    const checkpoint = log.checkpoint();
     const proof = await log.inclusionProof(entry.index, size);
     return {
       event: entry.record,
@@ -93,7 +96,7 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
       leafHash: toBase64(entry.leafHash),
       size,
       proof: proof.map(toBase64),
-      checkpoint: log.checkpoint(),
+      checkpoint,
     };
   });
 }
@@ -104,6 +107,7 @@ function stream(ctx: AppContext, request: FastifyRequest, reply: FastifyReply): 
   const filter = filterOf({ ...query, limit: '1' });
   const matches = recordMatcher({ ...filter, before: undefined, since: undefined, until: undefined, limit: 1 });
   reply.hijack();
+  clearTimeout(ctx.deadlines.get(request.raw)); // a stream lives as long as its client wants
   const res = reply.raw;
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',

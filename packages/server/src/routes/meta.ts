@@ -12,7 +12,7 @@ export function metaRoutes(app: FastifyInstance, ctx: AppContext): void {
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : ctx.state.closing ? 'closing' : 'overloaded', size: ctx.store.log.size(), queued });
   });
 
-  app.get('/metrics', { preHandler: ctx.guard('read', true) }, async (_request, reply) =>
+  app.get('/metrics', { onRequest: ctx.guard('read', true) }, async (_request, reply) =>
     reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(ctx.metrics.render()),
   );
 

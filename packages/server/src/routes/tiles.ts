@@ -14,14 +14,14 @@ export function tileRoutes(app: FastifyInstance, ctx: AppContext): void {
   const { log } = ctx.store;
   const open = ctx.config.publicTiles;
 
-  app.get('/log/checkpoint', { preHandler: ctx.guard('read', open) }, async (_request, reply) => {
+  app.get('/log/checkpoint', { onRequest: ctx.guard('read', open) }, async (_request, reply) => {
     const checkpoint = log.checkpoint();
     if (checkpoint === undefined) throw new ApiError(404, 'ERR_NOT_FOUND', 'the log is empty: no checkpoint yet');
     return reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-cache, max-age=0').send(checkpoint);
   });
 
   // Entry bundles hold the events themselves: never anonymous.
-  app.get('/log/tile/entries/*', { preHandler: ctx.guard('read') }, async (request, reply) => {
+  app.get('/log/tile/entries/*', { onRequest: ctx.guard('read') }, async (request, reply) => {
     const path = `tile/entries/${(request.params as { '*': string })['*']}`;
     const parsed = parse(path);
     if (parsed.kind !== 'entries') throw notFound(path);
@@ -31,7 +31,7 @@ export function tileRoutes(app: FastifyInstance, ctx: AppContext): void {
     return send(reply, encodeBundle(entries.map((e) => e.bytes)), parsed.width === TILE_WIDTH);
   });
 
-  app.get('/log/tile/*', { preHandler: ctx.guard('read', open) }, async (request, reply) => {
+  app.get('/log/tile/*', { onRequest: ctx.guard('read', open) }, async (request, reply) => {
     const path = `tile/${(request.params as { '*': string })['*']}`;
     const parsed = parse(path);
     if (parsed.kind !== 'hash') throw notFound(path);
