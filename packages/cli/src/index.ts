@@ -8,6 +8,7 @@ import { LogError } from '@stele/log';
 import { StoreError } from '@stele/store';
 import { EXIT, processIo, type Io } from './io.js';
 import { UsageError } from './usage.js';
+import { RemoteError } from './oauth.js';
 import { COMMANDS, HELP } from './commands/index.js';
 import { VERSION } from './version.js';
 
@@ -38,6 +39,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     if (err instanceof UsageError || err instanceof StoreError || err instanceof LogError) {
       io.stderr(`stele ${name}: ${err.message}\n`);
       return EXIT.usage;
+    }
+    if (err instanceof RemoteError) {
+      io.stderr(`stele ${name}: ${err.message}\n`);
+      return err.exit;
     }
     throw err;
   }

@@ -2,12 +2,17 @@ import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Store } from '@stele/store';
 import { requireScope } from './auth/guard.js';
+import { createOidcVerifier, type OidcVerifier } from './auth/oidc.js';
+import type { KeyTiming } from './auth/jwks.js';
 import type { TokenStore } from './auth/tokenStore.js';
+import type { DeviceTracker } from './devices/tracker.js';
 import type { ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { eventRoutes } from './routes/events.js';
+import { authRoutes } from './routes/auth.js';
+import { deviceRoutes } from './routes/devices.js';
 import { metaRoutes } from './routes/meta.js';
 import { proofRoutes } from './routes/proofs.js';
 import { tileRoutes } from './routes/tiles.js';
@@ -18,6 +23,12 @@ export interface AppOptions {
   config: ServerConfig;
   /** The API tokens; required unless `config.auth` is false. */
   tokens?: TokenStore;
+  /** Verifies OIDC tokens; default: one made from `config.oidc.issuers` (none when the list is empty). */
+  oidc?: OidcVerifier;
+  /** Timing of OIDC key fetches for the default verifier (tests shorten the cooldown). */
+  keyTiming?: KeyTiming;
+  /** The device tracker (startDeviceTracker); without one, device sequences are not checked. */
+  devices?: DeviceTracker;
   /** Fastify's logger option (pino); off by default. */
   logger?: FastifyServerOptions['logger'];
   /** HTTPS options (key, cert) for the underlying server. */
@@ -38,6 +49,7 @@ export function buildApp(options: AppOptions): App {
   const { store, config } = options;
   if (config.auth && !options.tokens) throw new Error('authentication is on but no token store was given');
   const tokens = config.auth ? options.tokens : undefined;
+  const oidc = !config.auth ? undefined : (options.oidc ?? (config.oidc.issuers.length > 0 ? createOidcVerifier(config.oidc.issuers, options.keyTiming) : undefined));
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: config.limits.bodyBytes,
@@ -59,8 +71,10 @@ export function buildApp(options: AppOptions): App {
     store,
     config,
     tokens,
+    oidc,
+    devices: options.devices,
     metrics,
-    guard: (scope, open = false) => requireScope(tokens, scope, open),
+    guard: (scope, open = false) => requireScope({ tokens, oidc }, scope, open),
     streams: new Set<ServerResponse>(),
     deadlines: new WeakMap(),
     state: { closing: false },
@@ -103,6 +117,8 @@ export function buildApp(options: AppOptions): App {
   proofRoutes(app, context);
   tileRoutes(app, context);
   metaRoutes(app, context);
+  authRoutes(app, context);
+  deviceRoutes(app, context);
   return { app, context };
 }
 

@@ -7,6 +7,8 @@ import { collectorActor, configHash, lastAdmin, recordAdmin } from './audit.js';
 import { openTokenStore, type TokenStore } from './auth/tokenStore.js';
 import { ConfigError, isLoopback, publicConfig, type ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
+import { openDeviceStore } from './devices/deviceStore.js';
+import { startDeviceTracker, type DeviceTracker } from './devices/tracker.js';
 
 /** Options of {@link startCollector}. */
 export interface CollectorOptions {
@@ -49,6 +51,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   }
   const store = await openStore(config.dir, { maxQueued: config.limits.queuedEvents });
   let tokens: TokenStore | undefined;
+  let devices: DeviceTracker | undefined;
   let context: AppContext | undefined;
   try {
     tokens = openTokenStore(config.dir);
@@ -60,6 +63,9 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     const built = buildApp({ store, config, tokens, https, logger: options.logger === false ? false : { level: config.logLevel } });
     context = built.context;
     const app = built.app;
+    // Device sequences: the table catches up with the log first (entries appended while we were down).
+    devices = await startDeviceTracker({ log: store.log, store: openDeviceStore(config.dir), onError: (err) => app.log.error({ err }, 'recording a device gap failed') });
+    context.devices = devices;
     const address = await app.listen({ host: config.host, port: config.port });
     const url = address.replace('[::1]', 'localhost');
 
@@ -87,12 +93,14 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         clearInterval(follow);
         for (const res of context!.streams) res.end();
         await app.close();
+        await devices!.close();
         await recordAdmin(store.log, 'collector.stop', { actor: collectorActor(), target, details: { version: options.version, reason, pid: process.pid } }).catch(() => undefined);
         await store.log.close();
         tokens!.close();
       })());
     return { url, app, store, close };
   } catch (err) {
+    await devices?.close().catch(() => undefined);
     tokens?.close();
     await store.log.close();
     throw err;

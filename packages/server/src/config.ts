@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
+import { parseIssuers, type IssuerConfig } from './auth/issuer.js';
 
 /** Everything the collector can be told; see docs/CONFIG.md. */
 export interface ServerConfig {
@@ -23,6 +24,8 @@ export interface ServerConfig {
     requestTimeoutMs: number;
   };
   logLevel: string;
+  /** OpenID Connect issuers whose tokens identify people and services (docs/IDENTITY.md). */
+  oidc: { issuers: IssuerConfig[] };
 }
 
 /** Defaults: loopback, port 8080, ./stele-data, authentication on. */
@@ -35,6 +38,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   tls: {},
   limits: { eventsPerRequest: 10_000, bodyBytes: 16 * 1024 * 1024, queuedEvents: 100_000, requestTimeoutMs: 30_000 },
   logLevel: 'info',
+  oidc: { issuers: [] },
 };
 
 /** pino's levels. */
@@ -118,6 +122,10 @@ function merge(into: Source, from: Source, shape: Source, layer: string, prefix:
     const name = prefix + key;
     if (value === undefined) continue;
     if (!(key in shape)) throw new ConfigError(`unknown setting ${name} in ${layer}`);
+    if (name === 'oidc') {
+      into.oidc = oidcOf(value, layer);
+      continue;
+    }
     const expected = shape[key];
     if (expected !== null && typeof expected === 'object') {
       if (typeof value !== 'object' || value === null) throw new ConfigError(`${name} in ${layer} must be a table`);
@@ -125,6 +133,18 @@ function merge(into: Source, from: Source, shape: Source, layer: string, prefix:
     } else {
       into[key] = coerce(name, value, key === 'cert' || key === 'key' ? 'string' : typeof expected, layer);
     }
+  }
+}
+
+/** The `oidc` table: a list of issuers, replaced whole by a later layer. */
+function oidcOf(value: unknown, layer: string): { issuers: IssuerConfig[] } {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`oidc in ${layer} must be a table`);
+  const { issuers, ...rest } = value as Source;
+  for (const key of Object.keys(rest)) throw new ConfigError(`unknown setting oidc.${key} in ${layer}`);
+  try {
+    return { issuers: issuers === undefined ? [] : parseIssuers(issuers) };
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message} in ${layer}`);
   }
 }
 

@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { onRequestAsyncHookHandler } from 'fastify';
 import type { Store } from '@stele/store';
+import type { OidcVerifier } from './auth/oidc.js';
 import type { Scope, TokenStore } from './auth/tokenStore.js';
 import type { ServerConfig } from './config.js';
+import type { DeviceTracker } from './devices/tracker.js';
 import type { Metrics } from './metrics.js';
 
 /** What every route shares. */
@@ -11,9 +13,13 @@ export interface AppContext {
   config: ServerConfig;
   /** Undefined when authentication is off. */
   tokens: TokenStore | undefined;
+  /** Verifies OIDC tokens; undefined when no issuer is configured or authentication is off. */
+  oidc: OidcVerifier | undefined;
+  /** The device table and chain checks; undefined when not tracking devices. */
+  devices: DeviceTracker | undefined;
   metrics: Metrics;
-  /** An onRequest hook requiring a scope (before any body is read); `open` admits anonymous callers. */
-  guard(scope: Scope, open?: boolean): onRequestAsyncHookHandler;
+  /** An onRequest hook requiring a scope (`any`: any valid credential) before any body is read; `open` admits anonymous callers. */
+  guard(scope: Scope | 'any', open?: boolean): onRequestAsyncHookHandler;
   /** Open event streams, ended on shutdown. */
   streams: Set<ServerResponse>;
   /** Each request's deadline timer (limits.requestTimeoutMs). */

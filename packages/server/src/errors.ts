@@ -5,7 +5,19 @@ import { StoreError } from '@stele/store';
 export type ApiErrorCode =
   | 'ERR_AUTH_MISSING' // no credential: 401
   | 'ERR_AUTH_INVALID' // an unknown, revoked or malformed credential: 401
-  | 'ERR_FORBIDDEN' // a valid credential without the scope: 403
+  | 'ERR_FORBIDDEN' // a valid credential without the scope (or an OIDC identity without a role): 403
+  | 'ERR_TOKEN_MALFORMED' // a bearer token that looks like a JWT but does not parse: 401
+  | 'ERR_TOKEN_UNSIGNED' // a JWT with alg "none": 401
+  | 'ERR_TOKEN_ALG' // a JWT signed with an algorithm the issuer is not allowed (HS256 and every symmetric one included): 401
+  | 'ERR_TOKEN_ISSUER_UNKNOWN' // a JWT whose issuer is not configured: 401
+  | 'ERR_TOKEN_ISSUER' // a JWT signed by a configured issuer's key but naming another issuer: 401
+  | 'ERR_TOKEN_KID' // a JWT signed with a key the issuer does not publish (after one rate-limited refetch): 401
+  | 'ERR_TOKEN_SIGNATURE' // a JWT whose signature does not verify (altered after signing): 401
+  | 'ERR_TOKEN_EXPIRED' // past exp (beyond the clock skew): 401
+  | 'ERR_TOKEN_NOT_YET_VALID' // before nbf (beyond the clock skew): 401
+  | 'ERR_TOKEN_AUDIENCE' // aud is not one of the issuer's audiences: 401
+  | 'ERR_TOKEN_CLAIMS' // a required claim (exp, the identity's id) is missing or of the wrong type: 401
+  | 'ERR_IDP_UNAVAILABLE' // the issuer's discovery document or keys could not be fetched: 503
   | 'ERR_NOT_FOUND' // 404
   | 'ERR_BAD_REQUEST' // malformed parameters: 400
   | 'ERR_MALFORMED_JSON' // a body that is not JSON / NDJSON: 400

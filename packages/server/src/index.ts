@@ -10,4 +10,12 @@ export { DEFAULT_CONFIG, ConfigError, isLoopback, readConfigFile, resolveConfig,
 export { openTokenStore, allows, SCOPES, type Scope, type TokenRecord, type TokenStore } from './auth/tokenStore.js';
 export { localActor, recordAdmin } from './audit.js';
 export { ApiError, type ApiErrorCode } from './errors.js';
+export { createOidcVerifier, looksLikeJwt, type OidcVerifier } from './auth/oidc.js';
+export { parseIssuers, PRESETS, type IssuerConfig, type ClaimMapping, type Preset } from './auth/issuer.js';
+export { identityOf, rolesOf, submitterOf, type Identity } from './auth/identity.js';
+export { bindEvents, sentForm, submitterFor, BOUND_DETAILS } from './auth/bind.js';
+export { permits, type Principal } from './auth/guard.js';
+export { openDeviceStore, type DeviceStore } from './devices/deviceStore.js';
+export { startDeviceTracker, chainHash, gapEvent, type DeviceTracker, type DeviceTrackerOptions } from './devices/tracker.js';
+export { checkNext, type DeviceState, type Gap } from './devices/chain.js';
 export { openApiDocument } from './openapi.js';

@@ -9,14 +9,14 @@ const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'error', ...json(error) }]));
 const ERROR_TEXT: Record<number, string> = {
   400: 'malformed request (ERR_BAD_REQUEST, ERR_MALFORMED_JSON)',
-  401: 'no or bad credential (ERR_AUTH_MISSING, ERR_AUTH_INVALID)',
-  403: 'the credential lacks the scope (ERR_FORBIDDEN)',
+  401: 'no or bad credential (ERR_AUTH_MISSING, ERR_AUTH_INVALID, ERR_TOKEN_*: see docs/API.md)',
+  403: 'the credential lacks the scope or role (ERR_FORBIDDEN)',
   404: 'not found (ERR_NOT_FOUND)',
   409: 'the id is in the log with other content (ERR_ID_CONFLICT)',
   413: 'too large (ERR_BODY_TOO_LARGE, ERR_TOO_MANY_EVENTS)',
   415: 'not JSON or NDJSON (ERR_UNSUPPORTED_MEDIA_TYPE)',
   422: 'schema violations, each event and field named in details (ERR_EVENT_INVALID)',
-  503: 'queue full or shutting down, with Retry-After (ERR_OVERLOADED, ERR_UNAVAILABLE)',
+  503: 'queue full, shutting down, or the identity provider unreachable, with Retry-After (ERR_OVERLOADED, ERR_UNAVAILABLE, ERR_IDP_UNAVAILABLE)',
 };
 const param = (name: string, description: string, required = false) => ({ name, in: 'query', required, description, schema: { type: 'string' } });
 const filters = [
@@ -87,6 +87,9 @@ export function openApiDocument(): object {
       '/v1/proof/consistency': {
         get: { summary: 'RFC 6962 consistency proof', parameters: [param('from', 'the older size', true), param('to', 'the newer size, default the latest')], responses: { 200: { description: 'proof' }, ...errors(400, 401, 403) } },
       },
+      '/v1/auth/config': { get: { summary: 'What a client needs to log in: issuers, client ids, scopes, endpoints', security: [], responses: { 200: { description: '{"issuers":[...]}' } } } },
+      '/v1/auth/whoami': { get: { summary: 'The caller: an API token, or a person or service an OIDC token proved, with its roles', responses: { 200: { description: 'the caller' }, ...errors(401) } } },
+      '/v1/devices': { get: { summary: 'Enrolled devices: user, last seen, last sequence, gaps', responses: { 200: { description: '{"devices":[...]}' }, ...errors(401, 403) } } },
       '/v1/log': { get: { summary: 'Origin, verifier key, size and latest checkpoint', responses: { 200: { description: 'the log' } } } },
       '/log/checkpoint': { get: { summary: 'C2SP tlog-checkpoint (signed note)', responses: { 200: { description: 'text/plain' } } } },
       '/log/tile/{level}/{index}': { get: { summary: 'C2SP tlog-tiles hash tile; partial tiles at .../{index}.p/{width}', responses: { 200: { description: 'application/octet-stream' }, ...errors(404) } } },

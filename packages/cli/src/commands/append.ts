@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { sameEvent, validateEvent, type EventInput } from '@stele/log';
 import { openStore, parseRecord } from '@stele/store';
+import { chooseServer } from '../credentials.js';
 import { EXIT, type Io } from '../io.js';
+import { answerError, collectorRequest } from '../remote.js';
 import { DIR_OPTION, UsageError, dataDir, parse } from '../usage.js';
 
 /** Events per transaction; the whole input is checked before the first one. */
@@ -10,13 +12,16 @@ const CHUNK = 10_000;
 /**
  * `stele append [--dir D] [FILE|-] [--json]`: append JSON Lines. The whole
  * input is parsed and checked first (schema, and ids already in the log with
- * other content), so a bad line appends nothing.
+ * other content), so a bad line appends nothing. With `--server URL` the
+ * events go to that collector instead (POST /v1/events, all or nothing), sent
+ * with the stored login (`stele login`) or `$STELE_TOKEN`.
  */
 export async function append(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { ...DIR_OPTION, json: { type: 'boolean' } }, 1);
+  const { values, positionals } = parse(args, { ...DIR_OPTION, json: { type: 'boolean' }, server: { type: 'string' } }, 1);
   const file = positionals[0] ?? '-';
   const text = file === '-' ? await readStream(io.stdin) : await readInput(file);
   const { inputs, lines } = parseLines(text);
+  if (values.server !== undefined) return appendRemote(io, chooseServer(io, values.server), text, inputs.length, Boolean(values.json));
 
   const store = await openStore(dataDir(io, values.dir));
   try {
@@ -37,6 +42,19 @@ export async function append(args: string[], io: Io): Promise<number> {
   } finally {
     await store.log.close();
   }
+}
+
+/** Sends the (checked) lines to a collector as NDJSON. */
+async function appendRemote(io: Io, server: string, text: string, count: number, json: boolean): Promise<number> {
+  if (count === 0) throw new UsageError('no events to send');
+  const body = text.split('\n').filter((line) => line.trim() !== '').join('\n') + '\n';
+  const answer = await collectorRequest(io, server, '/v1/events', { method: 'POST', body, contentType: 'application/x-ndjson' });
+  if (answer.status !== 201) throw answerError(answer);
+  const entries = (answer.body.entries ?? []) as Array<{ duplicate?: boolean }>;
+  const duplicates = entries.filter((e) => e.duplicate).length;
+  const result = { appended: entries.length - duplicates, duplicates, size: answer.body.size };
+  io.stdout(json ? JSON.stringify(result) + '\n' : `sent ${result.appended} events to ${server} (${duplicates} duplicates); log size ${String(result.size)}\n`);
+  return EXIT.ok;
 }
 
 async function readInput(file: string): Promise<string> {

@@ -1,14 +1,25 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
+import type { Identity } from './identity.js';
+import { looksLikeJwt, type OidcVerifier } from './oidc.js';
 import { allows, type Scope, type TokenRecord, type TokenStore } from './tokenStore.js';
 
-/** Who is calling: a token's record, or the anonymous caller when authentication is off. */
-export type Principal = { kind: 'token'; token: TokenRecord } | { kind: 'anonymous' };
+/**
+ * Who is calling: an API token's record, a person or service an OIDC token
+ * proved, or the anonymous caller when authentication is off.
+ */
+export type Principal = { kind: 'token'; token: TokenRecord } | { kind: 'oidc'; identity: Identity } | { kind: 'anonymous' };
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
   }
+}
+
+/** What a guard checks credentials against; both undefined means authentication is off. */
+export interface Credentials {
+  tokens: TokenStore | undefined;
+  oidc: OidcVerifier | undefined;
 }
 
 /** Reads the bearer credential of a request, if any. */
@@ -20,15 +31,25 @@ function bearer(request: FastifyRequest): string | undefined {
   return match[1];
 }
 
+/** True when the principal may do what `need` requires (`any`: just be authenticated). */
+export function permits(principal: Principal, need: Scope | 'any'): boolean {
+  if (principal.kind === 'anonymous' || need === 'any') return true;
+  if (principal.kind === 'token') return allows(principal.token.scope, need);
+  return principal.identity.roles.some((role) => allows(role, need));
+}
+
 /**
  * An onRequest hook requiring a scope: it reads only headers, so an
- * unauthenticated caller is refused before the server reads or parses a body. With authentication off every caller is
- * the anonymous principal; `open` lets anonymous callers through even with
+ * unauthenticated caller is refused before the server reads or parses a
+ * body. API tokens (`stele_...`) are looked up; JWTs are verified against
+ * the configured OIDC issuers. With authentication off every caller is the
+ * anonymous principal; `open` lets anonymous callers through even with
  * authentication on (public hash tiles).
  */
-export function requireScope(tokens: TokenStore | undefined, scope: Scope, open = false) {
+export function requireScope(credentials: Credentials, scope: Scope | 'any', open = false) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    if (!tokens) {
+    const { tokens, oidc } = credentials;
+    if (!tokens && !oidc) {
       request.principal = { kind: 'anonymous' };
       return;
     }
@@ -40,9 +61,19 @@ export function requireScope(tokens: TokenStore | undefined, scope: Scope, open 
       }
       throw new ApiError(401, 'ERR_AUTH_MISSING', 'this endpoint needs a credential: Authorization: Bearer <token>', undefined, { 'www-authenticate': 'Bearer' });
     }
-    const token = tokens.authenticate(secret);
-    if (!token) throw new ApiError(401, 'ERR_AUTH_INVALID', 'the token is unknown or revoked', undefined, { 'www-authenticate': 'Bearer error="invalid_token"' });
-    if (!allows(token.scope, scope)) throw new ApiError(403, 'ERR_FORBIDDEN', `the token ${token.name} has scope ${token.scope}; this needs ${scope}`);
-    request.principal = { kind: 'token', token };
+    let principal: Principal;
+    if (looksLikeJwt(secret)) {
+      if (!oidc) throw new ApiError(401, 'ERR_TOKEN_ISSUER_UNKNOWN', 'this collector trusts no OIDC issuer', undefined, { 'www-authenticate': 'Bearer error="invalid_token"' });
+      principal = { kind: 'oidc', identity: await oidc.verify(secret) };
+    } else {
+      const token = tokens?.authenticate(secret);
+      if (!token) throw new ApiError(401, 'ERR_AUTH_INVALID', 'the token is unknown or revoked', undefined, { 'www-authenticate': 'Bearer error="invalid_token"' });
+      principal = { kind: 'token', token };
+    }
+    if (!permits(principal, scope)) {
+      const who = principal.kind === 'token' ? `the token ${principal.token.name} has scope ${principal.token.scope}` : `this identity has the roles [${principal.kind === 'oidc' ? principal.identity.roles.join(', ') : ''}]`;
+      throw new ApiError(403, 'ERR_FORBIDDEN', `${who}; this needs ${scope}`);
+    }
+    request.principal = principal;
   };
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toBase64 } from '@stele/log';
 import { parseWhen, recordMatcher, type QueryFilter } from '@stele/store';
+import { bindEvents, submitterFor } from '../auth/bind.js';
 import { ApiError } from '../errors.js';
 import type { AppContext } from '../context.js';
 
@@ -56,9 +57,9 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
     if (events.length > ctx.config.limits.eventsPerRequest) {
       throw new ApiError(413, 'ERR_TOO_MANY_EVENTS', `a request may carry at most ${ctx.config.limits.eventsPerRequest} events, not ${events.length}`);
     }
-    const principal = request.principal;
-    const submitter = principal?.kind === 'token' ? { type: 'token', id: principal.token.id, name: principal.token.name } : { type: 'anonymous', id: 'anonymous' };
-    const result = await log.append(events, { submitter });
+    // The actor of a person's event is what their token proves; a service's is never verified (auth/bind.ts).
+    const bound = bindEvents(events, request.principal);
+    const result = await log.append(bound, { submitter: submitterFor(request.principal) });
     let duplicates = 0;
     for (const e of result.entries) if (e.duplicate) duplicates++;
     ctx.metrics.accepted.inc({}, result.entries.length - duplicates);
