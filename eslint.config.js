@@ -2,13 +2,13 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
-/** Dependencies flow one way: log <- store <- server <- cli. Each package may import only what is below it. */
+/** Dependencies flow one way: log <- store <- archive <- server <- cli. Each package may import only what is below it. */
 const layer = (files, forbidden, extra = []) => ({
   files,
   rules: {
     'no-restricted-imports': ['error', {
       patterns: [
-        ...forbidden.map((name) => ({ group: [name, `${name}/*`], message: 'Dependencies flow one way: log <- store <- server <- cli (see docs/ARCHITECTURE.md).' })),
+        ...forbidden.map((name) => ({ group: [name, `${name}/*`], message: 'Dependencies flow one way: log <- store <- archive <- server <- cli (see docs/ARCHITECTURE.md).' })),
         ...extra,
       ],
     }],
@@ -25,11 +25,13 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  layer(['packages/log/src/**'], ['@stele/store', '@stele/server', '@stele/cli'], [
+  layer(['packages/log/src/**'], ['@stele/store', '@stele/archive', '@stele/server', '@stele/cli'], [
     { group: ['node:*'], message: 'The log core runs in the browser too: no node:* imports.' },
   ]),
-  layer(['packages/store/src/**'], ['@stele/server', '@stele/cli', 'fastify']),
+  layer(['packages/store/src/**'], ['@stele/archive', '@stele/server', '@stele/cli', 'fastify']),
+  // The archive copies the log to S3; it serves no HTTP and runs no command.
+  layer(['packages/archive/src/**'], ['@stele/server', '@stele/cli', 'fastify']),
   layer(['packages/server/src/**'], ['@stele/cli']),
   // Tests run in Node and read vectors from disk; only the shipped core must stay browser-clean.
-  layer(['packages/log/src/**/*.test.ts'], ['@stele/store', '@stele/server', '@stele/cli']),
+  layer(['packages/log/src/**/*.test.ts'], ['@stele/store', '@stele/archive', '@stele/server', '@stele/cli']),
 );

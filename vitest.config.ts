@@ -8,6 +8,7 @@ export default defineConfig({
     alias: {
       '@stele/log': src('log'),
       '@stele/store': src('store'),
+      '@stele/archive': src('archive'),
       '@stele/server': src('server'),
       '@stele/cli': src('cli'),
     },

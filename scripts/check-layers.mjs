@@ -1,13 +1,15 @@
 // Checks the dependency ladder in package.json files: log has no runtime
-// dependencies, store depends on log, server on both, cli on all three. ESLint checks the
-// imports themselves (eslint.config.js); this checks what npm would install.
+// dependencies, store depends on log, archive on both, server on those three,
+// cli on all four. ESLint checks the imports themselves (eslint.config.js);
+// this checks what npm would install.
 import { readFileSync } from 'node:fs';
 
 const allowed = {
   log: [],
   store: ['@stele/log'],
-  server: ['@stele/log', '@stele/store'],
-  cli: ['@stele/log', '@stele/store', '@stele/server'],
+  archive: ['@stele/log', '@stele/store'],
+  server: ['@stele/log', '@stele/store', '@stele/archive'],
+  cli: ['@stele/log', '@stele/store', '@stele/archive', '@stele/server'],
 };
 let failed = false;
 for (const [pkg, internal] of Object.entries(allowed)) {
@@ -19,7 +21,7 @@ for (const [pkg, internal] of Object.entries(allowed)) {
   }
   for (const dep of deps.filter((d) => d.startsWith('@stele/'))) {
     if (!internal.includes(dep)) {
-      console.error(`packages/${pkg} may not depend on ${dep} (log <- store <- server <- cli)`);
+      console.error(`packages/${pkg} may not depend on ${dep} (log <- store <- archive <- server <- cli)`);
       failed = true;
     }
   }

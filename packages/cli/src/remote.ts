@@ -74,13 +74,18 @@ export interface CollectorAnswer {
  * token) when set, else the stored login, refreshed silently when it
  * expired (once more if the collector says it did).
  */
-export async function collectorRequest(io: Io, server: string, path: string, init: { method?: string; body?: string; contentType?: string } = {}): Promise<CollectorAnswer> {
+export async function collectorRequest(io: Io, server: string, path: string, init: { method?: string; body?: string | Uint8Array; contentType?: string; contentEncoding?: string } = {}): Promise<CollectorAnswer> {
   const send = async (token: string): Promise<CollectorAnswer> => {
     let response: Response;
     try {
       response = await fetch(`${server}${path}`, {
         method: init.method ?? 'GET',
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(init.contentType && { 'content-type': init.contentType }) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(init.contentType && { 'content-type': init.contentType }),
+          ...(init.contentEncoding && { 'content-encoding': init.contentEncoding }),
+        },
         ...(init.body !== undefined && { body: init.body }),
         signal: AbortSignal.timeout(60_000),
       });

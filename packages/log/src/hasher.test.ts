@@ -29,6 +29,19 @@ describe('createHasher', () => {
     expect(hasher.hashLeaf(utf8('abc'))).toEqual(reference(Uint8Array.of(0), utf8('abc')));
   });
 
+  it('hashes leaves of every length the same, however long the one before was', () => {
+    const sizes = [0, 1, 1023, 1024, 1025, 70_000, 3, 65_535, 65_536, 200_000, 10];
+    for (const n of sizes) {
+      const entry = Uint8Array.from({ length: n }, (_, i) => (i * 31 + n) & 0xff);
+      expect(hasher.hashLeaf(entry), `length ${n}`).toEqual(reference(Uint8Array.of(0), entry));
+    }
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 8 }), (entries) => {
+        for (const e of entries) expect(hasher.hashLeaf(e)).toEqual(reference(Uint8Array.of(0), e));
+      }),
+    );
+  });
+
   it('prefixes nodes with 0x01', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (l, r) => {

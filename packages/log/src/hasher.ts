@@ -28,6 +28,8 @@ export interface Hasher {
 const HASH_SIZE = 32;
 const LEAF_PREFIX = 0x00;
 const NODE_PREFIX = 0x01;
+/** Leaves longer than this (no entry is) are hashed from a fresh buffer rather than a scratch one kept around. */
+const MAX_SCRATCH = 65_535;
 
 /**
  * Creates an RFC 6962 hasher over `sha256`.
@@ -45,15 +47,26 @@ export function createHasher(sha256: Sha256): Hasher {
   // its input. Safe because Sha256 is synchronous and keeps no reference.
   const node = new Uint8Array(1 + 2 * HASH_SIZE);
   node[0] = NODE_PREFIX;
+  // Likewise for leaves up to the entry cap (65,535 bytes), grown as needed:
+  // appends and verification hash every entry.
+  let leaf = new Uint8Array(1 + 1024);
 
   return {
     size: HASH_SIZE,
     emptyRoot: () => empty.slice(),
     hashLeaf(entry) {
-      const input = new Uint8Array(1 + entry.length);
-      input[0] = LEAF_PREFIX;
-      input.set(entry, 1);
-      return sha256(input);
+      if (entry.length >= leaf.length) {
+        if (entry.length > MAX_SCRATCH) {
+          const input = new Uint8Array(1 + entry.length);
+          input[0] = LEAF_PREFIX;
+          input.set(entry, 1);
+          return sha256(input);
+        }
+        leaf = new Uint8Array(Math.min(MAX_SCRATCH + 1, Math.max(1 + entry.length, 2 * leaf.length)));
+      }
+      leaf[0] = LEAF_PREFIX;
+      leaf.set(entry, 1);
+      return sha256(leaf.subarray(0, 1 + entry.length));
     },
     hashChildren(left, right) {
       if (left.length === HASH_SIZE && right.length === HASH_SIZE) {

@@ -16,3 +16,4 @@ export * from './checkpoint.js';
 export * from './canonicalJson.js';
 export * from './event.js';
 export * from './tiledLog.js';
+export * from './ocsf.js';

@@ -16,6 +16,7 @@ import { deviceRoutes } from './routes/devices.js';
 import { metaRoutes } from './routes/meta.js';
 import { proofRoutes } from './routes/proofs.js';
 import { tileRoutes } from './routes/tiles.js';
+import { sourceRoutes } from './routes/sources.js';
 
 /** Options of {@link buildApp}. */
 export interface AppOptions {
@@ -105,7 +106,7 @@ export function buildApp(options: AppOptions): App {
       request.log.error({ err }, 'unhandled error');
       return reply.code(500).send(errorBody('ERR_INTERNAL', 'internal error'));
     }
-    if (request.method === 'POST' && request.routeOptions.url === '/v1/events') {
+    if (request.method === 'POST' && (request.routeOptions.url === '/v1/events' || request.routeOptions.url?.startsWith('/v1/sources/'))) {
       // Every refused ingest counts, by reason: events when the body was read, else the request.
       metrics.rejected.inc({ reason: api.code }, Array.isArray(request.body) ? request.body.length : 1);
     }
@@ -119,6 +120,7 @@ export function buildApp(options: AppOptions): App {
   metaRoutes(app, context);
   authRoutes(app, context);
   deviceRoutes(app, context);
+  sourceRoutes(app, context);
   return { app, context };
 }
 

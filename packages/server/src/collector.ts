@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { hasStore, initStore, openStore, type Store } from '@stele/store';
 import { buildApp } from './app.js';
+import { startArchive, type CollectorArchive } from './archiveTask.js';
 import { collectorActor, configHash, lastAdmin, recordAdmin } from './audit.js';
 import { openTokenStore, type TokenStore } from './auth/tokenStore.js';
 import { ConfigError, isLoopback, publicConfig, type ServerConfig } from './config.js';
@@ -53,6 +54,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   let tokens: TokenStore | undefined;
   let devices: DeviceTracker | undefined;
   let context: AppContext | undefined;
+  let archive: CollectorArchive | undefined;
   try {
     tokens = openTokenStore(config.dir);
     if (fresh) {
@@ -66,6 +68,12 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     // Device sequences: the table catches up with the log first (entries appended while we were down).
     devices = await startDeviceTracker({ log: store.log, store: openDeviceStore(config.dir), onError: (err) => app.log.error({ err }, 'recording a device gap failed') });
     context.devices = devices;
+    // The WORM archive: refuses to start on a target that is not write-once (docs/ARCHIVE.md).
+    if (config.archive.to) {
+      archive = await startArchive(config.archive, store, app.log).catch((err: Error & { code?: string }) => {
+        throw new ConfigError(`archive ${config.archive.to}: ${err.code ?? 'error'}: ${err.message}`);
+      });
+    }
     const address = await app.listen({ host: config.host, port: config.port });
     const url = address.replace('[::1]', 'localhost');
 
@@ -95,11 +103,13 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         await app.close();
         await devices!.close();
         await recordAdmin(store.log, 'collector.stop', { actor: collectorActor(), target, details: { version: options.version, reason, pid: process.pid } }).catch(() => undefined);
+        await archive?.close(true); // a last cycle: the archive ends with collector.stop
         await store.log.close();
         tokens!.close();
       })());
     return { url, app, store, close };
   } catch (err) {
+    await archive?.close(false).catch(() => undefined);
     await devices?.close().catch(() => undefined);
     tokens?.close();
     await store.log.close();

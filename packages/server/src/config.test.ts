@@ -61,6 +61,7 @@ describe('resolveConfig', () => {
     expect(config).toEqual({
       dir: '/srv/stele', host: '::1', port: 0, auth: false, publicTiles: true, tls: { cert: '/c.pem', key: '/k.pem' },
       limits: { eventsPerRequest: 5, bodyBytes: 1024, queuedEvents: 50, requestTimeoutMs: 1500 }, logLevel: 'info', oidc: { issuers: [] },
+      sources: DEFAULT_CONFIG.sources, identities: [], archive: DEFAULT_CONFIG.archive,
     });
   });
 

@@ -1,6 +1,10 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
+import { archiveConfigProblem, DEFAULT_ARCHIVE_CONFIG, type ArchiveConfig } from './archiveTask.js';
 import { parseIssuers, type IssuerConfig } from './auth/issuer.js';
+import { parseIdentities, type PersonConfig } from './identityMap.js';
+import { DEFAULT_TICKET_PATTERNS } from './sources/normalize.js';
 
 /** Everything the collector can be told; see docs/CONFIG.md. */
 export interface ServerConfig {
@@ -26,6 +30,21 @@ export interface ServerConfig {
   logLevel: string;
   /** OpenID Connect issuers whose tokens identify people and services (docs/IDENTITY.md). */
   oidc: { issuers: IssuerConfig[] };
+  /** The continuous WORM archive (docs/ARCHIVE.md). */
+  archive: ArchiveConfig;
+  /** The sources beyond POST /v1/events: Kubernetes, CloudTrail, GitHub, Slack, CloudEvents (docs/SOURCES.md). */
+  sources: {
+    /** Regular expressions whose matches are ticket references (details.tickets, the ticket= filter). */
+    tickets: string[];
+    /** Request and response objects (and CloudEvents data) larger than this, as canonical JSON, are replaced by their SHA-256. */
+    maxObjectBytes: number;
+    /** GitHub webhooks' secret; empty: POST /v1/sources/github is off. */
+    github: { secret: string };
+    /** The Slack app's signing secret; empty: POST /v1/sources/slack is off. */
+    slack: { signingSecret: string };
+  };
+  /** People and their identifiers in each source (docs/SOURCES.md, "One person"). */
+  identities: PersonConfig[];
 }
 
 /** Defaults: loopback, port 8080, ./stele-data, authentication on. */
@@ -39,6 +58,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   limits: { eventsPerRequest: 10_000, bodyBytes: 16 * 1024 * 1024, queuedEvents: 100_000, requestTimeoutMs: 30_000 },
   logLevel: 'info',
   oidc: { issuers: [] },
+  archive: { ...DEFAULT_ARCHIVE_CONFIG },
+  sources: { tickets: [...DEFAULT_TICKET_PATTERNS], maxObjectBytes: 8192, github: { secret: '' }, slack: { signingSecret: '' } },
+  identities: [],
 };
 
 /** pino's levels. */
@@ -65,6 +87,18 @@ const ENV: Record<string, string> = {
   STELE_LIMITS_QUEUED_EVENTS: 'limits.queuedEvents',
   STELE_LIMITS_REQUEST_TIMEOUT_MS: 'limits.requestTimeoutMs',
   STELE_LOG_LEVEL: 'logLevel',
+  STELE_ARCHIVE_TO: 'archive.to',
+  STELE_ARCHIVE_CADENCE_SECONDS: 'archive.cadenceSeconds',
+  STELE_ARCHIVE_MODE: 'archive.mode',
+  STELE_ARCHIVE_RETENTION_DAYS: 'archive.retentionDays',
+  STELE_ARCHIVE_LATEST: 'archive.latest',
+  STELE_ARCHIVE_ALLOW_UNLOCKED: 'archive.allowUnlocked',
+  STELE_ARCHIVE_ENDPOINT: 'archive.endpoint',
+  STELE_ARCHIVE_REGION: 'archive.region',
+  STELE_ARCHIVE_PATH_STYLE: 'archive.pathStyle',
+  STELE_SOURCES_MAX_OBJECT_BYTES: 'sources.maxObjectBytes',
+  STELE_SOURCES_GITHUB_SECRET: 'sources.github.secret',
+  STELE_SOURCES_SLACK_SIGNING_SECRET: 'sources.slack.signingSecret',
 };
 
 /** Reads a config file: TOML (`.toml`) or JSON. */
@@ -112,6 +146,9 @@ export function resolveConfig(layers: { file?: Source; env?: NodeJS.ProcessEnv; 
   within('limits.bodyBytes', result.limits.bodyBytes, 1024, 1024 ** 3);
   within('limits.queuedEvents', result.limits.queuedEvents, 1, 10_000_000);
   within('limits.requestTimeoutMs', result.limits.requestTimeoutMs, 100, 3_600_000);
+  const archiveProblem = archiveConfigProblem(result.archive);
+  if (archiveProblem) throw new ConfigError(archiveProblem);
+  within('sources.maxObjectBytes', result.sources.maxObjectBytes, 0, 60_000);
   if (!LOG_LEVELS.includes(result.logLevel)) throw new ConfigError(`logLevel must be one of ${LOG_LEVELS.join(', ')}`);
   if (Boolean(result.tls.cert) !== Boolean(result.tls.key)) throw new ConfigError('TLS needs both a certificate and a key');
   return result;
@@ -124,6 +161,10 @@ function merge(into: Source, from: Source, shape: Source, layer: string, prefix:
     if (!(key in shape)) throw new ConfigError(`unknown setting ${name} in ${layer}`);
     if (name === 'oidc') {
       into.oidc = oidcOf(value, layer);
+      continue;
+    }
+    if (name === 'identities' || name === 'sources.tickets') {
+      into[key] = name === 'identities' ? identitiesOf(value, layer) : ticketsOf(value, layer);
       continue;
     }
     const expected = shape[key];
@@ -148,6 +189,31 @@ function oidcOf(value: unknown, layer: string): { issuers: IssuerConfig[] } {
   }
 }
 
+/** The `identities` list, replaced whole by a later layer. */
+function identitiesOf(value: unknown, layer: string): PersonConfig[] {
+  try {
+    return parseIdentities(value);
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message} in ${layer}`);
+  }
+}
+
+/** `sources.tickets`: regular expressions that must compile (a list, or one per line from the environment). */
+function ticketsOf(value: unknown, layer: string): string[] {
+  const list = typeof value === 'string' ? value.split('\n').filter((p) => p !== '') : value;
+  if (!Array.isArray(list) || list.length > 16 || list.some((p) => typeof p !== 'string' || p === '' || p.length > 256)) {
+    throw new ConfigError(`sources.tickets in ${layer} must be a list of at most 16 regular expressions`);
+  }
+  for (const pattern of list as string[]) {
+    try {
+      new RegExp(pattern, 'gu');
+    } catch (err) {
+      throw new ConfigError(`sources.tickets in ${layer}: ${(err as Error).message}`);
+    }
+  }
+  return list as string[];
+}
+
 function coerce(name: string, value: unknown, type: string, layer: string): unknown {
   if (typeof value === type) return value;
   if (typeof value === 'string') {
@@ -162,7 +228,17 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** The settings an audit event may show: everything but file paths of secrets is harmless. */
+/**
+ * The settings an audit event may show: not the file paths of TLS keys, not
+ * webhook secrets, and the identity map as its size and digest (a long list
+ * would not fit in one event; the digest still shows when it changed).
+ */
 export function publicConfig(config: ServerConfig): Source {
-  return { ...config, tls: { enabled: Boolean(config.tls.cert) } } as unknown as Source;
+  const set = (secret: string) => (secret === '' ? '' : '(set)');
+  return {
+    ...config,
+    tls: { enabled: Boolean(config.tls.cert) },
+    sources: { ...config.sources, github: { secret: set(config.sources.github.secret) }, slack: { signingSecret: set(config.sources.slack.signingSecret) } },
+    identities: { people: config.identities.length, sha256: createHash('sha256').update(JSON.stringify(config.identities)).digest('hex') },
+  } as unknown as Source;
 }

@@ -25,6 +25,11 @@ export type ApiErrorCode =
   | 'ERR_BODY_TOO_LARGE' // 413
   | 'ERR_TOO_MANY_EVENTS' // more events than a request may carry: 413
   | 'ERR_EVENT_INVALID' // schema violations: 422, with details naming each event and field
+  | 'ERR_PAYLOAD_INVALID' // a source's payload not of its documented schema: 422, with details naming each item and field
+  | 'ERR_SIGNATURE_MISSING' // a webhook without its signature headers: 401
+  | 'ERR_SIGNATURE_INVALID' // a webhook signature that does not match the body: 401
+  | 'ERR_SIGNATURE_EXPIRED' // a signed request whose timestamp is outside the replay window: 401
+  | 'ERR_SOURCE_DISABLED' // a webhook source whose secret is not configured: 404
   | 'ERR_ID_CONFLICT' // an id already in the log with other content: 409
   | 'ERR_OVERLOADED' // the append queue is full: 503 with Retry-After
   | 'ERR_UNAVAILABLE' // shutting down: 503

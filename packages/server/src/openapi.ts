@@ -9,13 +9,13 @@ const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'error', ...json(error) }]));
 const ERROR_TEXT: Record<number, string> = {
   400: 'malformed request (ERR_BAD_REQUEST, ERR_MALFORMED_JSON)',
-  401: 'no or bad credential (ERR_AUTH_MISSING, ERR_AUTH_INVALID, ERR_TOKEN_*: see docs/API.md)',
+  401: 'no or bad credential (ERR_AUTH_MISSING, ERR_AUTH_INVALID, ERR_TOKEN_*, ERR_SIGNATURE_*: see docs/API.md)',
   403: 'the credential lacks the scope or role (ERR_FORBIDDEN)',
-  404: 'not found (ERR_NOT_FOUND)',
+  404: 'not found (ERR_NOT_FOUND, ERR_SOURCE_DISABLED)',
   409: 'the id is in the log with other content (ERR_ID_CONFLICT)',
   413: 'too large (ERR_BODY_TOO_LARGE, ERR_TOO_MANY_EVENTS)',
   415: 'not JSON or NDJSON (ERR_UNSUPPORTED_MEDIA_TYPE)',
-  422: 'schema violations, each event and field named in details (ERR_EVENT_INVALID)',
+  422: 'schema violations, each event and field named in details (ERR_EVENT_INVALID, ERR_PAYLOAD_INVALID)',
   503: 'queue full, shutting down, or the identity provider unreachable, with Retry-After (ERR_OVERLOADED, ERR_UNAVAILABLE, ERR_IDP_UNAVAILABLE)',
 };
 const param = (name: string, description: string, required = false) => ({ name, in: 'query', required, description, schema: { type: 'string' } });
@@ -28,6 +28,7 @@ const filters = [
   param('since', 'RFC 3339, or a duration back from now (15m, 2h, 7d)'),
   param('until', 'RFC 3339, or a duration back from now'),
   param('q', 'free text: every word must occur (a word with punctuation is a phrase: init.el)'),
+  param('ticket', 'events that name this ticket (details.tickets, the reason or the target): INC-42'),
 ];
 const bearer = [{ bearer: [] }];
 
@@ -67,7 +68,7 @@ export function openApiDocument(): object {
         },
         get: {
           summary: 'Search, newest first (scope read)',
-          parameters: [...filters, param('limit', '1 to 1000, default 100'), param('cursor', 'the next value of the previous page')],
+          parameters: [...filters, param('limit', '1 to 1000, default 100'), param('cursor', 'the next value of the previous page'), param('format', 'stele (default) or ocsf: OCSF 1.3.0 events')],
           responses: { 200: { description: 'a page', ...json({ type: 'object', properties: { events: { type: 'array', items: { $ref: '#/components/schemas/Record' } }, next: { type: ['string', 'null'] } } }) }, ...errors(400, 401, 403) },
         },
       },
@@ -81,6 +82,7 @@ export function openApiDocument(): object {
       '/v1/events/stream': {
         get: { summary: 'Server-sent events: each new entry (event: entry) and checkpoint (event: checkpoint); takes the search filters', parameters: filters, responses: { 200: { description: 'text/event-stream' }, ...errors(401, 403) } },
       },
+      ...sourcePaths(),
       '/v1/proof/inclusion': {
         get: { summary: 'RFC 6962 inclusion proof', parameters: [param('index', 'the entry', true), param('size', 'the tree size, default the latest')], responses: { 200: { description: 'proof' }, ...errors(400, 401, 403) } },
       },
@@ -98,6 +100,26 @@ export function openApiDocument(): object {
       '/readyz': { get: { summary: 'Readiness: 503 while shutting down or overloaded', security: [], responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'text/plain' } } } },
     },
+  };
+}
+
+/** The sources beyond POST /v1/events (docs/SOURCES.md). */
+function sourcePaths(): Record<string, object> {
+  const appended = { 201: { description: 'appended, as POST /v1/events answers' } };
+  const source = (summary: string, type: string, codes: number[], security?: object[]) => ({
+    post: {
+      summary,
+      ...(security && { security }),
+      requestBody: { required: true, content: { [type]: { schema: { type: 'object' } } } },
+      responses: { ...appended, ...errors(...codes) },
+    },
+  });
+  return {
+    '/v1/sources/kubernetes': source('Kubernetes audit webhook: an audit.k8s.io/v1 EventList (scope ingest); ?cluster=NAME', 'application/json', [400, 401, 403, 413, 422, 503]),
+    '/v1/sources/cloudtrail': source('A CloudTrail log file {"Records":[...]}, plain or gzip (scope ingest)', 'application/json', [400, 401, 403, 413, 415, 422, 503]),
+    '/v1/sources/cloudevents': source('CloudEvents 1.0 structured mode, one or a batch (scope ingest)', 'application/cloudevents+json', [400, 401, 403, 413, 415, 422, 503]),
+    '/v1/sources/github': source('GitHub push webhooks, verified with X-Hub-Signature-256 (no bearer token)', 'application/json', [400, 401, 404, 422, 503], []),
+    '/v1/sources/slack': source('Slack slash command /stele approve TICKET text, verified with the signing secret (no bearer token); answers 200 for Slack', 'application/x-www-form-urlencoded', [401, 404, 415, 422, 503], []),
   };
 }
 

@@ -9,42 +9,55 @@ const TEXT_LIMIT = 4096;
  * entry and compares, so an edited index row is caught.
  */
 export function indexRowOf(record: EventRecord): IndexRow {
+  const { actor, target } = record;
   return {
     time: parseTime(record.time),
     received: parseTime(record.received),
     source: record.source,
     action: record.action,
-    actorId: record.actor.id ?? null,
-    actorEmail: record.actor.email ?? null,
-    targetType: record.target?.type ?? null,
-    targetId: record.target?.id ?? null,
-    targetName: record.target?.name ?? null,
+    actorId: actor.id ?? null,
+    actorEmail: actor.email ?? null,
+    targetType: target?.type ?? null,
+    targetId: target?.id ?? null,
+    targetName: target?.name ?? null,
     outcome: record.outcome,
     text: freeText(record),
   };
 }
 
-/** The words a text search should find the event by. */
+/**
+ * The words a text search should find the event by: the action, then the
+ * non-empty actor name, email and id, target id and name, reason and host,
+ * then every string in `details`, space-separated. Verification runs this on
+ * records that only parsed as JSON, so a member may have any JSON type; each
+ * part is written as `Array.prototype.join` writes it.
+ */
 function freeText(record: EventRecord): string {
-  const parts: string[] = [record.action];
-  const push = (value: string | undefined) => {
-    if (value) parts.push(value);
-  };
-  push(record.actor.name);
-  push(record.actor.email);
-  push(record.actor.id);
-  push(record.target?.id);
-  push(record.target?.name);
-  push(record.reason);
-  push(record.host);
-  if (record.details) collectStrings(record.details, parts);
-  const text = parts.join(' ');
+  const { actor, target } = record;
+  let text = part(record.action);
+  if (actor.name) text += ' ' + part(actor.name);
+  if (actor.email) text += ' ' + part(actor.email);
+  if (actor.id) text += ' ' + part(actor.id);
+  if (target?.id) text += ' ' + part(target.id);
+  if (target?.name) text += ' ' + part(target.name);
+  if (record.reason) text += ' ' + part(record.reason);
+  if (record.host) text += ' ' + part(record.host);
+  if (record.details) text = collectStrings(record.details, text, 0);
   return text.length > TEXT_LIMIT ? text.slice(0, TEXT_LIMIT) : text;
 }
 
-function collectStrings(value: unknown, out: string[], depth = 0): void {
-  if (depth > 4) return;
-  if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) for (const v of value) collectStrings(v, out, depth + 1);
-  else if (value && typeof value === 'object') for (const v of Object.values(value)) collectStrings(v, out, depth + 1);
+/** A value as `Array.prototype.join` writes it: null and undefined as nothing. */
+const part = (value: unknown): string => (value === null || value === undefined ? '' : String(value));
+
+/** `text` followed by every string in `value` (depth-first, at most 4 levels down), each after a space. */
+function collectStrings(value: unknown, text: string, depth: number): string {
+  if (depth > 4) return text;
+  if (typeof value === 'string') return text + ' ' + value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) text = collectStrings(value[i], text, depth + 1);
+  } else if (value && typeof value === 'object') {
+    const values = Object.values(value);
+    for (let i = 0; i < values.length; i++) text = collectStrings(values[i], text, depth + 1);
+  }
+  return text;
 }

@@ -6,6 +6,7 @@ import {
   createVerifier, fromBase64, openNote, parseCheckpoint, verifyConsistency, verifyInclusion, type EventValidationError,
 } from '@stele/log';
 import { initStore, openStore, type Store } from './dataDir.js';
+import type { CommitEvent } from './log.js';
 import type { StoreError } from './errors.js';
 import { nodeHasher } from './hash.js';
 import { verifyLog } from './verify.js';
@@ -167,6 +168,17 @@ describe('two writers on one store', () => {
     await store.log.append([event(3)]);
     expect(heard).toEqual([0, 1, 2]);
     expect((await store.log.entry(2)).record.submitter).toEqual({ type: 'token', id: 't1', name: 'ci' });
+  });
+
+  test('subscribers get the records as stored, as data', async () => {
+    const commits: CommitEvent[] = [];
+    store.log.subscribe((e) => commits.push(e));
+    await store.log.append([event(0, { reason: 'r' }), event(1)]);
+    const entries = commits[0]!.entries;
+    for (const e of entries) expect(e.record).toEqual((await store.log.entry(e.index)).record);
+    const copy = JSON.parse(JSON.stringify(entries[0])) as { record: unknown };
+    expect(copy.record).toEqual((await store.log.entry(0)).record);
+    expect({ ...entries[1]! }.record).toEqual((await store.log.entry(1)).record);
   });
 });
 

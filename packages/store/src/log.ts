@@ -253,7 +253,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
       latestCreated = created;
       if (historic) lastHistoric = created;
       if (listeners.size > 0) {
-        const event: CommitEvent = { entries: entries.map(toLogEntry), size, checkpoint: note };
+        const event: CommitEvent = { entries: entries.map(committedEntry), size, checkpoint: note };
         for (const listener of listeners) listener(event);
       }
     }
@@ -293,6 +293,23 @@ export async function openLog(options: LogOptions): Promise<Log> {
   }
 
   const toLogEntry = (e: StoredEntry): LogEntry => ({ ...e, record: parseRecord(e.bytes) });
+  /**
+   * An entry for subscribers whose record is parsed when first read: every
+   * commit is announced, and a listener that only counts (metrics) should not
+   * cost a parse per entry.
+   */
+  const committedEntry = (e: StoredEntry): LogEntry => {
+    let record: EventRecord | undefined;
+    return {
+      ...e,
+      get record() {
+        return (record ??= parseRecord(e.bytes));
+      },
+      set record(value) {
+        record = value;
+      },
+    };
+  };
 
   return {
     origin,

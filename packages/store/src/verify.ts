@@ -2,10 +2,10 @@ import {
   CompactRange, LogError, canonicalize, equalBytes, fromUtf8, openNote, parseCheckpoint, toBase64,
   type EventRecord, type Hasher, type NoteVerifier,
 } from '@stele/log';
-import type { IndexChecker, LogDriver, StoredCheckpoint } from './driver.js';
+import type { LogDriver, StoredCheckpoint, StoredEntry } from './driver.js';
+import { isPlainlyCanonical } from './canonicalText.js';
 import { nodeHasher } from './hash.js';
-import type { IndexRow } from './driver.js';
-import { indexRowOf } from './indexRow.js';
+import { IndexWorkerFailed, inlineIndexCheck, workerIndexCheck, type IndexCheck } from './verifyIndex.js';
 
 /** What verification found wrong; a closed list. */
 export type VerifyCode =
@@ -25,6 +25,9 @@ export type VerifyCode =
   | 'ERR_AGAINST_SIGNATURE' // the outside checkpoint does not verify with the log's key
   | 'ERR_AGAINST_ROLLBACK' // the outside checkpoint is larger than the log: entries were removed
   | 'ERR_AGAINST_INCONSISTENT'; // the log is not an extension of the outside checkpoint
+
+/** Entries read at a time within a chunk. */
+const SLICE = 1024;
 
 /** The outcome of {@link verifyLog}. */
 export type VerifyResult =
@@ -71,24 +74,54 @@ interface Claim {
  * by construction. Reports the first problem in index order.
  */
 export async function verifyLog(options: VerifyOptions): Promise<VerifyResult> {
-  try {
-    return await walk(options);
-  } catch (err) {
-    if (err instanceof Finding) return { ok: false, index: err.index, code: err.code, message: err.message };
-    throw err;
+  // Progress never goes back, also when a walk with a worker starts over on one thread.
+  let reported = 0;
+  const onProgress = options.onProgress;
+  const progress =
+    onProgress &&
+    ((done: number, total: number) => {
+      if (done <= reported) return;
+      reported = done;
+      onProgress(done, total);
+    });
+  for (const parallel of [true, false]) {
+    try {
+      return await walk(options, progress, parallel);
+    } catch (err) {
+      if (err instanceof Finding) return { ok: false, index: err.index, code: err.code, message: err.message };
+      if (!(parallel && err instanceof IndexWorkerFailed)) throw err;
+    }
   }
+  throw new Error('unreachable');
 }
 
-async function walk(options: VerifyOptions): Promise<VerifyResult> {
-  const { driver, verifier, origin } = options;
-  const hasher = options.hasher ?? nodeHasher;
-  const chunk = options.chunk ?? 8192;
+async function walk(options: VerifyOptions, onProgress: VerifyOptions['onProgress'], parallel: boolean): Promise<VerifyResult> {
+  const { driver } = options;
   const head = await driver.head();
   const stored: StoredCheckpoint[] = await driver.readCheckpoints();
   if (head.latest && !stored.some((c) => c.size === head.latest!.size && c.note === head.latest!.note)) stored.push(head.latest);
 
   const size = Math.max(head.size, ...stored.map((c) => c.size));
   if (size > 0 && !head.latest) throw new Finding(size - 1, 'ERR_CHECKPOINT_MISSING', `${size} entries but no latest checkpoint`);
+  // Started before the signatures are checked, so that it is ready when the walk begins.
+  const worker = parallel ? workerIndexCheck(driver, size) : undefined;
+  try {
+    return await walkEntries(options, onProgress, stored, size, worker);
+  } finally {
+    await worker?.close();
+  }
+}
+
+async function walkEntries(
+  options: VerifyOptions,
+  onProgress: VerifyOptions['onProgress'],
+  stored: StoredCheckpoint[],
+  size: number,
+  worker: IndexCheck | undefined,
+): Promise<VerifyResult> {
+  const { driver, verifier, origin } = options;
+  const hasher = options.hasher ?? nodeHasher;
+  const chunk = options.chunk ?? 8192;
 
   // Signatures are cheap next to the walk, but a failure is reported where the walk reaches it.
   const claims: Claim[] = [];
@@ -129,12 +162,12 @@ async function walk(options: VerifyOptions): Promise<VerifyResult> {
   };
   checkClaims();
 
+  // Made even when a worker checks the index: a store without its index tables fails here, as ever.
   const checker = driver.indexChecker();
+  const indexCheck = worker ?? inlineIndexCheck(checker);
   for (let start = 0; start < size; start += chunk) {
     const end = Math.min(size, start + chunk);
-    const rows = await driver.scan(start, end);
     const tileHashes = await readTileHashes(driver, start, end);
-    const indexRows: IndexRow[] = [];
     const compare = (level: number, index: number, hash: Uint8Array) => {
       if (level === 0 || level % 8 !== 0) return;
       const first = index * 2 ** level;
@@ -143,8 +176,14 @@ async function walk(options: VerifyOptions): Promise<VerifyResult> {
       if (!equalBytes(got, hash)) throw new Finding(first, 'ERR_TREE_HASH_MISMATCH', `the stored hash of the subtree of level ${level} starting at index ${first} is wrong`);
     };
     try {
+      // Read in slices: a whole chunk of entries alive at once costs more in garbage collection than the reads.
+      let rows: StoredEntry[] = [];
       let r = 0;
       for (let index = start; index < end; index++) {
+        if (r === rows.length) {
+          rows = await driver.scan(index, Math.min(end, index + SLICE));
+          r = 0;
+        }
         const row = rows[r];
         if (!row || row.index !== index) throw new Finding(index, 'ERR_ENTRY_MISSING', `no entry at index ${index}`);
         r++;
@@ -153,25 +192,25 @@ async function walk(options: VerifyOptions): Promise<VerifyResult> {
         const record = parseEntry(index, row.bytes);
         if (record.index !== index) throw new Finding(index, 'ERR_ENTRY_INDEX_MISMATCH', `entry ${index} is the record of index ${record.index}`);
         if (record.id !== row.id) throw new Finding(index, 'ERR_ENTRY_ID_MISMATCH', `entry ${index} is stored under id ${row.id} but is ${record.id}`);
-        indexRows.push(indexRowOf(record));
+        indexCheck.add(record);
         range.append(leaf, compare);
         checkClaims();
       }
     } catch (err) {
       // An earlier entry may already disagree with the query index: report the first problem.
-      if (err instanceof Finding) await checkIndex(checker, start, indexRows);
+      if (err instanceof Finding) await checkIndex(indexCheck, start);
       throw err;
     }
-    await checkIndex(checker, start, indexRows);
-    options.onProgress?.(end, size);
+    await checkIndex(indexCheck, start);
+    onProgress?.(end, size);
   }
-  const problem = await checker.finish(size);
+  const problem = await indexCheck.finish(size);
   if (problem) throw new Finding(problem.index, 'ERR_INDEX_MISMATCH', problem.message);
   return { ok: true, size, root: toBase64(range.root()) };
 }
 
-async function checkIndex(checker: IndexChecker, start: number, rows: IndexRow[]): Promise<void> {
-  const problem = await checker.check(start, rows);
+async function checkIndex(indexCheck: IndexCheck, start: number): Promise<void> {
+  const problem = await indexCheck.settle(start);
   if (problem) throw new Finding(problem.index, 'ERR_INDEX_MISMATCH', problem.message);
 }
 
@@ -187,6 +226,8 @@ function parseEntry(index: number, bytes: Uint8Array): EventRecord {
   if (!record || typeof record !== 'object' || typeof record.actor !== 'object' || record.actor === null) {
     throw new Finding(index, 'ERR_ENTRY_MALFORMED', `entry ${index} is not an event record`);
   }
+  // What the log writes passes the quick test; anything else gets the exact comparison.
+  if (isPlainlyCanonical(text)) return record;
   let canonical: string;
   try {
     canonical = canonicalize(record);

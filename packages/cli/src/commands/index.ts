@@ -1,8 +1,12 @@
 import type { Io } from '../io.js';
 import { append } from './append.js';
+import { archive } from './archive.js';
 import { exportTiles } from './export.js';
+import { gitCommand } from './git.js';
+import { ingest } from './ingest.js';
 import { init } from './init.js';
 import { key } from './key.js';
+import { kubeWebhookConfig } from './kube.js';
 import { login } from './login.js';
 import { logout } from './logout.js';
 import { proof } from './proof.js';
@@ -16,7 +20,10 @@ import { whoami } from './whoami.js';
 export type Command = (args: string[], io: Io) => Promise<number>;
 
 /** Every subcommand by name. */
-export const COMMANDS: Record<string, Command> = { init, key, append, verify, export: exportTiles, query, proof, serve, token, login, logout, whoami };
+export const COMMANDS: Record<string, Command> = {
+  init, key, append, verify, export: exportTiles, archive, query, proof, serve, token, login, logout, whoami,
+  ingest, git: gitCommand, 'kube-webhook-config': kubeWebhookConfig,
+};
 
 export const HELP = `stele: who did what, when, and why, in a log nobody can quietly change.
 
@@ -28,9 +35,16 @@ Usage: stele <command> [options]   (data directory: --dir D, else $STELE_DIR, el
           [--server URL]                    ... or send them to a collector, as the logged-in user
   verify  [--against FILE] [--key VKEY] [--json]
                                             recompute and check everything; exit 1 on any mismatch
+          --archive URL --key VKEY [--size N]
+                                            verify an archive on its own (read access only)
   export  --out DIR [--json]                write the log as static C2SP tlog-tiles files
-  query   [--actor A] [--action X] [--source S] [--target T] [--since T] [--until T]
-          [--text Q] [--limit N] [--json | --csv]
+  archive --to s3://BUCKET/PREFIX|file:///DIR [--mode COMPLIANCE|GOVERNANCE] [--retention-days N]
+          [--no-latest] [--allow-unlocked] [--json]
+                                            copy the log to write-once storage (S3 Object Lock),
+                                            never overwriting or deleting (docs/ARCHIVE.md)
+  query   [--actor A] [--action X] [--source S] [--target T] [--ticket T] [--since T]
+          [--until T] [--text Q] [--limit N] [--config FILE] [--json | --csv | --format ocsf]
+                                            an actor finds every identifier of the person it names
   proof   (--index N | --id ID) [--size S] [--json]
                                             an inclusion proof and its signed checkpoint
   serve   [--host H] [--port P] [--config FILE] [--tls-cert F --tls-key F]
@@ -42,6 +56,18 @@ Usage: stele <command> [options]   (data directory: --dir D, else $STELE_DIR, el
                                             flow; --browser: code flow with PKCE on a loopback port)
   logout  [--server URL] [--json]           forget the stored login (and revoke its refresh token)
   whoami  [--server URL] [--json]           who the collector takes you for
+  ingest  cloudtrail PATH|s3://BUCKET/PREFIX [--server URL] [--state FILE] [--endpoint URL]
+          [--region R] [--json]             append delivered CloudTrail log files, each file once
+  git     install-hook [--server] [--repo PATH] --collector URL [--token-file F]
+                                            report commits (post-commit) or, with --server, pushes
+                                            (post-receive); spooled when the collector is down
+  git     flush [--repo PATH] [--json]      deliver a repository's spooled events now
+  kube-webhook-config --server URL [--cluster NAME] [--token-file F] [--ca-file F] [--json]
+                                            the API server's --audit-webhook-config-file
+
+S3 (archive, verify --archive): the AWS SDK's credentials and region (AWS_* variables, profiles,
+instance roles); --endpoint URL (or $STELE_ARCHIVE_ENDPOINT) for S3-compatible stores, --region R,
+--path-style (implied by --endpoint).
 
 Credentials: $XDG_CONFIG_HOME/stele/credentials.json (else ~/.config/stele/), mode 0600;
 $STELE_TOKEN (an API token) is used instead when set; $STELE_SERVER names the collector.

@@ -1,4 +1,5 @@
-import type { EventRecord } from '@stele/log';
+import { toOcsf, type EventRecord } from '@stele/log';
+import { ConfigError, createIdentityMap, readConfigFile, resolveConfig, searchLog, ticketMatchers } from '@stele/server';
 import { openStore, type QueryFilter } from '@stele/store';
 import { EXIT, type Io } from '../io.js';
 import { parseWhen } from '../time.js';
@@ -10,8 +11,11 @@ const CSV_COLUMNS = ['index', 'id', 'time', 'received', 'source', 'action', 'act
 
 /**
  * `stele query [--dir D] [--actor A] [--action X] [--source S] [--target T]
- * [--since T] [--until T] [--text Q] [--limit N] [--json | --csv]`: newest
- * first. `--json` prints one stored record per line (JSON Lines).
+ * [--ticket T] [--since T] [--until T] [--text Q] [--limit N] [--config FILE]
+ * [--json | --csv | --format ocsf]`: newest first. `--json` prints one stored
+ * record per line (JSON Lines), `--format ocsf` one OCSF event per line. An
+ * actor is expanded to every identifier of the person it names (the
+ * collector's `identities` from `--config`, and the links learned in the log).
  */
 export async function query(args: string[], io: Io): Promise<number> {
   const { values } = parse(args, {
@@ -24,10 +28,22 @@ export async function query(args: string[], io: Io): Promise<number> {
     until: { type: 'string' },
     text: { type: 'string' },
     limit: { type: 'string' },
+    ticket: { type: 'string' },
+    config: { type: 'string' },
+    format: { type: 'string' },
     json: { type: 'boolean' },
     csv: { type: 'boolean' },
   });
-  if (values.json && values.csv) throw new UsageError('choose one of --json and --csv');
+  const format = values.format ?? (values.json ? 'json' : values.csv ? 'csv' : 'table');
+  if ([values.json, values.csv, values.format !== undefined].filter(Boolean).length > 1) throw new UsageError('choose one of --json, --csv and --format');
+  if (!['table', 'json', 'csv', 'ocsf'].includes(format)) throw new UsageError('--format is table, json, csv or ocsf');
+  let settings;
+  try {
+    settings = resolveConfig({ ...(values.config !== undefined && { file: readConfigFile(values.config) }) });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
   const now = Date.now();
   const filter: QueryFilter = {
     actor: values.actor,
@@ -41,9 +57,11 @@ export async function query(args: string[], io: Io): Promise<number> {
   };
   const store = await openStore(dataDir(io, values.dir), { mode: 'read' });
   try {
-    const records = (await store.log.query(filter)).map((e) => e.record);
-    if (values.json) io.stdout(records.map((r) => JSON.stringify(r) + '\n').join(''));
-    else if (values.csv) io.stdout(toCsv(records));
+    const options = { people: createIdentityMap(settings.identities), tickets: ticketMatchers(settings.sources.tickets), ...(values.ticket && { ticket: values.ticket }) };
+    const records = (await searchLog(store.log, filter, options)).entries.map((e) => e.record);
+    if (format === 'json') io.stdout(records.map((r) => JSON.stringify(r) + '\n').join(''));
+    else if (format === 'ocsf') io.stdout(records.map((r) => JSON.stringify(toOcsf(r)) + '\n').join(''));
+    else if (format === 'csv') io.stdout(toCsv(records));
     else io.stdout(toTable(records));
     return EXIT.ok;
   } finally {

@@ -1,22 +1,34 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createVerifier } from '@stele/log';
 import { openForAudit, verifyLog } from '@stele/store';
+import { S3_OPTIONS } from '../archiveFlags.js';
 import { EXIT, type Io } from '../io.js';
 import { progressBar } from '../progress.js';
 import { DIR_OPTION, UsageError, dataDir, parse } from '../usage.js';
+import { verifyArchived } from './verifyArchive.js';
 
 /**
  * `stele verify [--dir D] [--against FILE] [--key VKEY|FILE] [--json]`:
  * recompute everything from the stored entries. Exit 0 when all holds, 1 on
- * the first mismatch (named by index and code).
+ * the first mismatch (named by index and code). With `--archive URL --key
+ * VKEY`, verify an archive instead, with no data directory at all.
  */
 export async function verify(args: string[], io: Io): Promise<number> {
   const { values } = parse(args, {
     ...DIR_OPTION,
+    ...S3_OPTIONS,
     json: { type: 'boolean' },
     against: { type: 'string' },
     key: { type: 'string' },
+    archive: { type: 'string' },
+    size: { type: 'string' },
   });
+  if (values.archive !== undefined) {
+    if (values.key === undefined) throw new UsageError('--archive needs --key VKEY|FILE: the verifier key the auditor trusts');
+    if (values.against !== undefined) throw new UsageError('--against checks a data directory; verify the archive as of an older size with --size');
+    return verifyArchived(io, { ...values, archive: values.archive, verifier: await pinnedVerifier(values.key) });
+  }
+  if (values.size !== undefined) throw new UsageError('--size goes with --archive');
   const against = values.against === undefined ? undefined : readText(values.against, '--against');
   // Not openStore: that refuses a store whose tree contradicts its checkpoint, which is what verify must report.
   const store = await openForAudit(dataDir(io, values.dir));

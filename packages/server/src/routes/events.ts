@@ -1,9 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { toBase64 } from '@stele/log';
-import { parseWhen, recordMatcher, type QueryFilter } from '@stele/store';
+import { toBase64, toOcsf, type EventRecord } from '@stele/log';
+import { parseWhen, type QueryFilter } from '@stele/store';
 import { bindEvents, submitterFor } from '../auth/bind.js';
 import { ApiError } from '../errors.js';
 import type { AppContext } from '../context.js';
+import { createIdentityMap, createLinkRecorder, resolvePerson } from '../identityMap.js';
+import { searchLog, searchMatcher, type SearchOptions } from '../search.js';
+import { ticketMatchers } from '../sources/normalize.js';
 
 type Query = Record<string, string | undefined>;
 
@@ -46,9 +49,19 @@ function cursorOf(cursor: string | undefined): number | undefined {
 
 const cursorFor = (before: number) => Buffer.from(`before:${before}`).toString('base64url');
 
+/** The search options beyond the store's filters: person expansion and `ticket` (search.ts). */
+function searchOptions(ctx: AppContext, query: Query, people: SearchOptions['people']): SearchOptions {
+  const ticket = query.ticket === undefined || query.ticket === '' ? undefined : query.ticket;
+  if (ticket !== undefined && (ticket.length > 128 || /\s/.test(ticket))) throw new ApiError(400, 'ERR_BAD_REQUEST', 'ticket is one reference, such as INC-42');
+  return { people, tickets: ticketMatchers(ctx.config.sources.tickets), ...(ticket !== undefined && { ticket }) };
+}
+
 /** Events in, events out: ingest, search, one event with its proof, and the live stream. */
 export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
   const { log } = ctx.store;
+  const people = createIdentityMap(ctx.config.identities);
+  // A person's first events teach the identity map their IdP subject (identityMap.ts).
+  const learn = createLinkRecorder(log, (err) => app.log.warn({ err }, 'recording an identity link failed'));
 
   app.post('/v1/events', { onRequest: ctx.guard('ingest') }, async (request, reply) => {
     if (ctx.state.closing) throw new ApiError(503, 'ERR_UNAVAILABLE', 'the collector is shutting down', undefined, { 'retry-after': '5' });
@@ -64,6 +77,7 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
     for (const e of result.entries) if (e.duplicate) duplicates++;
     ctx.metrics.accepted.inc({}, result.entries.length - duplicates);
     if (duplicates) ctx.metrics.duplicates.inc({}, duplicates);
+    if (request.principal?.kind === 'oidc') await learn(request.principal.identity);
     return reply.code(201).send({
       entries: result.entries.map((e) => (e.duplicate ? { id: e.id, index: e.index, duplicate: true } : { id: e.id, index: e.index })),
       size: result.size,
@@ -72,14 +86,28 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
   });
 
   app.get('/v1/events', { onRequest: ctx.guard('read') }, async (request) => {
-    const filter = filterOf(request.query as Query);
-    const entries = await log.query({ ...filter, limit: filter.limit + 1 });
+    const query = request.query as Query;
+    const filter = filterOf(query);
+    const format = query.format ?? 'stele';
+    if (format !== 'stele' && format !== 'ocsf') throw new ApiError(400, 'ERR_BAD_REQUEST', 'format is stele or ocsf');
+    const { entries, person } = await searchLog(log, { ...filter, limit: filter.limit + 1 }, searchOptions(ctx, query, people));
     const page = entries.slice(0, filter.limit);
     const more = entries.length > filter.limit;
-    return { events: page.map((e) => e.record), next: more ? cursorFor(page[page.length - 1]!.index) : null };
+    return {
+      events: format === 'ocsf' ? page.map((e) => toOcsf(e.record)) : page.map((e) => e.record),
+      next: more ? cursorFor(page[page.length - 1]!.index) : null,
+      ...(person && { person }),
+    };
   });
 
-  app.get('/v1/events/stream', { onRequest: ctx.guard('read') }, (request, reply) => stream(ctx, request, reply));
+  app.get('/v1/events/stream', { onRequest: ctx.guard('read') }, async (request, reply) => {
+    const query = request.query as Query;
+    const options = searchOptions(ctx, query, people);
+    const person = query.actor ? await resolvePerson(log, people, query.actor) : undefined;
+    // The stream sends what comes from now on: cursors and time bounds do not apply.
+    const filter = { ...filterOf({ ...query, limit: '1' }), before: undefined, since: undefined, until: undefined };
+    stream(ctx, request, reply, searchMatcher(filter, { ...options, ...(person && { person }) }));
+  });
 
   // Ids may hold '/', so the id is the rest of the path.
   app.get('/v1/events/*', { onRequest: ctx.guard('read') }, async (request) => {
@@ -103,10 +131,7 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
 }
 
 /** Server-sent events: every new entry matching the filters, as `event: entry`. */
-function stream(ctx: AppContext, request: FastifyRequest, reply: FastifyReply): void {
-  const query = request.query as Query;
-  const filter = filterOf({ ...query, limit: '1' });
-  const matches = recordMatcher({ ...filter, before: undefined, since: undefined, until: undefined, limit: 1 });
+function stream(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, matches: (record: EventRecord) => boolean): void {
   reply.hijack();
   clearTimeout(ctx.deadlines.get(request.raw)); // a stream lives as long as its client wants
   const res = reply.raw;

@@ -38,19 +38,40 @@ export function postingKeys(row: IndexRow): string[] {
 export function batchIndexOf(first: number, rows: readonly IndexRow[]): BatchIndex {
   let minTime = Infinity;
   let maxTime = -Infinity;
-  const postings = new Map<string, number[]>();
+  // Lists per field keyed by the bare value, joined into `field\0value` keys
+  // once per distinct value rather than once per row: the same lists as
+  // postingKeys gives, since a value's key is its string form either way.
+  const action = new Map<string, number[]>();
+  const source = new Map<string, number[]>();
+  const outcome = new Map<string, number[]>();
+  const actor = new Map<string, number[]>();
+  const target = new Map<string, number[]>();
   const words = new Set<string>();
-  rows.forEach((row, offset) => {
+  for (let offset = 0; offset < rows.length; offset++) {
+    const row = rows[offset]!;
     if (row.time < minTime) minTime = row.time;
     if (row.time > maxTime) maxTime = row.time;
-    for (const key of postingKeys(row)) {
-      const list = postings.get(key);
-      if (list) list.push(offset);
-      else postings.set(key, [offset]);
-    }
-    for (const word of tokenize(row.text)) words.add(word);
-  });
+    post(action, `${row.action}`, offset);
+    post(source, `${row.source}`, offset);
+    post(outcome, `${row.outcome}`, offset);
+    if (row.actorId !== null) post(actor, `${row.actorId}`, offset);
+    if (row.actorEmail !== null && row.actorEmail !== row.actorId) post(actor, `${row.actorEmail}`, offset);
+    if (row.targetId !== null) post(target, `${row.targetId}`, offset);
+    if (row.targetName !== null && row.targetName !== row.targetId) post(target, `${row.targetName}`, offset);
+    const tokens = tokenize(row.text);
+    for (let i = 0; i < tokens.length; i++) words.add(tokens[i]!);
+  }
+  const postings = new Map<string, number[]>();
+  for (const [field, lists] of [['action', action], ['source', source], ['outcome', outcome], ['actor', actor], ['target', target]] as const) {
+    for (const [value, offsets] of lists) postings.set(`${field}\0${value}`, offsets);
+  }
   return { first, last: first + rows.length - 1, minTime, maxTime, postings, words: [...words].sort().join(' ') };
+}
+
+function post(lists: Map<string, number[]>, value: string, offset: number): void {
+  const list = lists.get(value);
+  if (list) list.push(offset);
+  else lists.set(value, [offset]);
 }
 
 /** Offsets as little-endian uint32s. */

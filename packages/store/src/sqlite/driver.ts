@@ -1,6 +1,8 @@
+import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Batch, DriverHead, LogDriver, StoredCheckpoint, StoredEntry } from '../driver.js';
 import { StoreError } from '../errors.js';
+import { setReaderSource } from '../readerSource.js';
 import { batchIndexOf, encodeOffsets, splitKey } from './batchIndex.js';
 import { sqliteIndexChecker } from './indexChecker.js';
 import { candidates, prepareQueries } from './query.js';
@@ -15,6 +17,7 @@ export interface SqliteDriverOptions {
 }
 
 type Row = Record<string, unknown>;
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** better-sqlite3 binds Buffers; view a Uint8Array as one without copying. */
 const buf = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -51,6 +54,7 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
     leafHashes: db.prepare('SELECT idx, leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx').raw(),
     treeHashes: db.prepare('SELECT idx, hash FROM tree_hashes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx').raw(),
     byId: db.prepare('SELECT idx, id, leaf_hash, data FROM entries WHERE id = ?'),
+    byIds: db.prepare('SELECT idx, id, leaf_hash, data FROM entries WHERE id IN (SELECT value FROM json_each(?))'),
     entry: db.prepare('SELECT idx, id, leaf_hash, data FROM entries WHERE idx = ?'),
   };
   const queries = prepareQueries(db);
@@ -103,7 +107,7 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
     return rows.map((r) => u8(r[1]));
   }
 
-  return {
+  const driver: LogDriver = {
     kind: 'sqlite',
     async getMeta(key) {
       return stmt.getMeta.get(key) as string | undefined;
@@ -135,6 +139,18 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
     },
     async findIds(ids) {
       const found = new Map<string, StoredEntry>();
+      // A group commit looks up every id of its batch: one statement for all
+      // of them rather than one per id, unless a string would not survive
+      // the trip through JSON text (a surrogate, paired or not).
+      if (ids.length > 1 && !ids.some((id) => SURROGATE.test(id))) {
+        const rows = new Map<string, Row>();
+        for (const row of stmt.byIds.all(JSON.stringify(ids)) as Row[]) rows.set(row.id as string, row);
+        for (const id of ids) {
+          const row = rows.get(id);
+          if (row) found.set(id, toEntry(row));
+        }
+        return found;
+      }
       for (const id of ids) {
         const row = stmt.byId.get(id) as Row | undefined;
         if (row) found.set(id, toEntry(row));
@@ -167,4 +183,9 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
       db.close();
     },
   };
+  // Verification may check the query index in a worker thread, over its own connection.
+  if (options.path !== '' && options.path !== ':memory:') {
+    setReaderSource(driver, { kind: 'sqlite', path: resolve(options.path), readonly: options.readonly ?? false });
+  }
+  return driver;
 }

@@ -1,0 +1,54 @@
+// Shared helpers of the benchmarks: temporary data directories, timing,
+// medians, progress on stderr.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+const dirs = [];
+
+/** A fresh temporary directory, removed by {@link cleanup}. */
+export function tempDir(name) {
+  const dir = mkdtempSync(join(tmpdir(), `stele-bench-${name}-`));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Removes one temporary directory now (large logs fill /tmp otherwise). */
+export function removeDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+  const at = dirs.indexOf(dir);
+  if (at >= 0) dirs.splice(at, 1);
+}
+
+/** Removes every temporary directory still there. */
+export function cleanup() {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Milliseconds since an arbitrary origin, sub-millisecond resolution. */
+export const now = () => performance.now();
+
+/** Progress for humans, on stderr (stdout carries the JSON). */
+export function progress(message) {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+/** The median of numbers. */
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Rounds to a few significant digits for the report. */
+export function round(value, digits = 3) {
+  if (!Number.isFinite(value) || value === 0) return value;
+  const scale = 10 ** Math.max(0, digits - 1 - Math.floor(Math.log10(Math.abs(value))));
+  return Math.round(value * scale) / scale;
+}
+
+/** The median of rates and every one of them, rounded. */
+export function summary(rates) {
+  return { median: round(median(rates)), runs: rates.map((r) => round(r)) };
+}

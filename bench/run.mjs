@@ -1,0 +1,147 @@
+// `npm run bench`: Stele's throughput on this machine against plain SQLite and
+// hypercore, as one JSON object on stdout (progress goes to stderr). See
+// bench/README.md for what each number means.
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { openForAudit, verifyLog } from '../packages/store/dist/index.js';
+import { workerSettings } from '../packages/store/dist/verifyIndex.js';
+import { concurrentAppend, sequentialAppend } from './append.mjs';
+import { entryBytes, hypercoreBaseline, sqliteBaseline } from './baselines.mjs';
+import { breakdown } from './breakdown.mjs';
+import { cleanup, median, now, progress, removeDir, round, summary } from './lib.mjs';
+
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const N = {
+  batch1: 2_000,
+  batch100: 100_000,
+  batch1000: 100_000,
+  concurrent64: 20_000,
+  verify: 200_000,
+  baseline: 100_000,
+  breakdown: 100_000,
+};
+
+const TARGETS = {
+  appendVsSqlite: 0.4,
+  appendVsHypercore: 2,
+  verifyEntriesPerSecond: 300_000,
+};
+
+async function main() {
+  const started = now();
+  const load = { start: os.loadavg()[0] };
+  const result = { machine: machine() };
+  const append = { unit: 'events/s' };
+
+  progress(`append, batch 1 (${N.batch1} events)`);
+  append.batch1 = { events: N.batch1, ...summary([await rateOf(sequentialAppend(1, N.batch1))]) };
+  progress(`append, batch 100 (${N.batch100} events)`);
+  append.batch100 = { events: N.batch100, ...summary([await rateOf(sequentialAppend(100, N.batch100))]) };
+  progress(`append, batch 1 from 64 concurrent callers (${N.concurrent64} events)`);
+  const concurrent = await concurrentAppend(64, N.concurrent64);
+  removeDir(concurrent.dir);
+  append.concurrent64 = { events: N.concurrent64, commits: concurrent.commits, ...summary([concurrent.rate]) };
+
+  // Stele at batch 1000 and both baselines take turns, so that a change in the
+  // machine's load (other processes) hits all three alike; ratios are per round.
+  progress(`baselines: the canonical entries of ${N.baseline} events`);
+  const entries = entryBytes(N.baseline);
+  const rounds = { stele: [], sqlite: [], hypercore: [] };
+  for (let i = 0; i < REPS; i++) {
+    progress(`round ${i + 1} of ${REPS}: append batch 1000 (${N.batch1000} events), plain SQLite, hypercore`);
+    rounds.stele.push(await rateOf(sequentialAppend(1000, N.batch1000)));
+    rounds.sqlite.push(await rateOf(sqliteBaseline(entries, 1000)));
+    rounds.hypercore.push(await rateOf(hypercoreBaseline(entries, 1000)));
+  }
+  append.batch1000 = { events: N.batch1000, ...summary(rounds.stele) };
+  result.append = append;
+  result.baselines = {
+    entries: N.baseline,
+    entryBytesMean: round(entries.reduce((n, e) => n + e.length, 0) / entries.length),
+    sqlite: { unit: 'rows/s', batch: 1000, ...summary(rounds.sqlite) },
+    hypercore: { unit: 'blocks/s', batch: 1000, ...summary(rounds.hypercore) },
+  };
+
+  progress(`verify: a log of ${N.verify} entries appended in batches of 1000`);
+  const log = await sequentialAppend(1000, N.verify);
+  const verify = { worker: [], oneThread: [] };
+  const minEntries = workerSettings.minEntries;
+  for (let i = 0; i < REPS; i++) {
+    progress(`verify round ${i + 1} of ${REPS}: with the index worker, then on one thread`);
+    verify.worker.push(await verifyRate(log.dir));
+    workerSettings.minEntries = Infinity;
+    verify.oneThread.push(await verifyRate(log.dir));
+    workerSettings.minEntries = minEntries;
+  }
+  removeDir(log.dir);
+  result.verify = {
+    unit: 'entries/s',
+    entries: N.verify,
+    workerAvailable: existsSync(fileURLToPath(workerSettings.script)) && N.verify >= minEntries,
+    ...summary(verify.worker),
+    oneThread: summary(verify.oneThread),
+  };
+
+  progress(`breakdown: ${N.breakdown} events in batches of 1000`);
+  const steps = await breakdown(N.breakdown, 1000);
+  const parts = roundAll(steps);
+  const total = 1e6 / median(rounds.stele);
+  result.breakdown = { unit: 'µs/event', batch: 1000, events: N.breakdown, ...parts, appendTotal: round(total), serviceOverhead: round(total - steps.sum) };
+
+  const perRound = (k) => median(rounds.stele.map((s, i) => s / rounds[k][i]));
+  const vsSqlite = perRound('sqlite');
+  const vsHypercore = perRound('hypercore');
+  result.targets = {
+    appendVsSqlite: { ratio: round(vsSqlite), target: TARGETS.appendVsSqlite, pass: vsSqlite >= TARGETS.appendVsSqlite },
+    appendVsHypercore: { ratio: round(vsHypercore), target: TARGETS.appendVsHypercore, pass: vsHypercore >= TARGETS.appendVsHypercore },
+    verify: { entriesPerSecond: result.verify.median, target: TARGETS.verifyEntriesPerSecond, pass: result.verify.median >= TARGETS.verifyEntriesPerSecond },
+  };
+  result.machine.loadAverage1m = { start: round(load.start), end: round(os.loadavg()[0]) };
+  result.seconds = round((now() - started) / 1000);
+  process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+}
+
+/** The rate of a run, removing its directory. */
+async function rateOf(run) {
+  const r = await run;
+  removeDir(r.dir);
+  return r.rate;
+}
+
+/** Entries per second of verifyLog, with the store opened as `stele verify` opens it. */
+async function verifyRate(dir) {
+  const store = await openForAudit(dir);
+  try {
+    const t = now();
+    const result = await verifyLog({ driver: store.driver, verifier: store.verifier, origin: store.origin });
+    const elapsed = now() - t;
+    if (!result.ok) throw new Error(`the bench log does not verify: ${JSON.stringify(result)}`);
+    return result.size / (elapsed / 1000);
+  } finally {
+    await store.driver.close();
+  }
+}
+
+/** Every number of an object (and of the objects in it) rounded. */
+function roundAll(object) {
+  return Object.fromEntries(Object.entries(object).map(([k, v]) => [k, typeof v === 'number' ? round(v) : roundAll(v)]));
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: round(os.totalmem() / 2 ** 30),
+  };
+}
+
+main()
+  .catch((err) => {
+    process.exitCode = 1;
+    process.stderr.write(`[bench] failed: ${err.stack ?? err}\n`);
+  })
+  .finally(cleanup);
