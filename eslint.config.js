@@ -32,6 +32,12 @@ export default tseslint.config(
   // The archive copies the log to S3; it serves no HTTP and runs no command.
   layer(['packages/archive/src/**'], ['@stele/server', '@stele/cli', 'fastify']),
   layer(['packages/server/src/**'], ['@stele/cli']),
+  // The console runs in the browser and uses the log core only (its tests run in Node).
+  layer(['packages/web/**'], ['@stele/store', '@stele/archive', '@stele/server', '@stele/cli', 'fastify'], [
+    { group: ['node:*'], message: 'The console runs in the browser: no node:* imports.' },
+  ]),
+  { files: ['packages/web/src/**'], languageOptions: { globals: { ...globals.browser } } },
+  layer(['packages/web/src/**/*.test.ts'], ['@stele/store', '@stele/archive', '@stele/server', '@stele/cli', 'fastify']),
   // Tests run in Node and read vectors from disk; only the shipped core must stay browser-clean.
   layer(['packages/log/src/**/*.test.ts'], ['@stele/store', '@stele/archive', '@stele/server', '@stele/cli']),
 );

@@ -10,6 +10,7 @@ const allowed = {
   archive: ['@stele/log', '@stele/store'],
   server: ['@stele/log', '@stele/store', '@stele/archive'],
   cli: ['@stele/log', '@stele/store', '@stele/archive', '@stele/server'],
+  web: ['@stele/log'],
 };
 let failed = false;
 for (const [pkg, internal] of Object.entries(allowed)) {

@@ -17,6 +17,7 @@ import { metaRoutes } from './routes/meta.js';
 import { proofRoutes } from './routes/proofs.js';
 import { tileRoutes } from './routes/tiles.js';
 import { sourceRoutes } from './routes/sources.js';
+import { consoleRoutes } from './routes/console.js';
 
 /** Options of {@link buildApp}. */
 export interface AppOptions {
@@ -34,6 +35,8 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   /** HTTPS options (key, cert) for the underlying server. */
   https?: { key: Buffer; cert: Buffer };
+  /** The web console's built files, served at `/` when the folder holds an index.html. */
+  consoleDir?: string;
 }
 
 /** The app and the state its owner needs for a graceful shutdown. */
@@ -121,6 +124,7 @@ export function buildApp(options: AppOptions): App {
   authRoutes(app, context);
   deviceRoutes(app, context);
   sourceRoutes(app, context);
+  consoleRoutes(app, options.consoleDir);
   return { app, context };
 }
 

@@ -20,6 +20,8 @@ export interface CollectorOptions {
   say: (message: string) => void;
   /** Structured logging (pino through Fastify); default on at config.logLevel. */
   logger?: boolean;
+  /** The web console's built files (packages/web/dist), served at `/`. */
+  consoleDir?: string;
 }
 
 /** A running collector. */
@@ -62,7 +64,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       writeFileSync(join(config.dir, ADMIN_TOKEN_FILE), token + '\n', { mode: 0o600 });
       say(`an admin token is in ${join(config.dir, ADMIN_TOKEN_FILE)} (mode 0600); create others with: stele token create --name NAME --scope ingest|read|admin`);
     }
-    const built = buildApp({ store, config, tokens, https, logger: options.logger === false ? false : { level: config.logLevel } });
+    const built = buildApp({ store, config, tokens, https, logger: options.logger === false ? false : { level: config.logLevel }, consoleDir: options.consoleDir });
     context = built.context;
     const app = built.app;
     // Device sequences: the table catches up with the log first (entries appended while we were down).

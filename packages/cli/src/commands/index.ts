@@ -1,6 +1,7 @@
 import type { Io } from '../io.js';
 import { append } from './append.js';
 import { archive } from './archive.js';
+import { demo } from './demo.js';
 import { exportTiles } from './export.js';
 import { gitCommand } from './git.js';
 import { ingest } from './ingest.js';
@@ -22,7 +23,7 @@ export type Command = (args: string[], io: Io) => Promise<number>;
 /** Every subcommand by name. */
 export const COMMANDS: Record<string, Command> = {
   init, key, append, verify, export: exportTiles, archive, query, proof, serve, token, login, logout, whoami,
-  ingest, git: gitCommand, 'kube-webhook-config': kubeWebhookConfig,
+  ingest, git: gitCommand, 'kube-webhook-config': kubeWebhookConfig, demo,
 };
 
 export const HELP = `stele: who did what, when, and why, in a log nobody can quietly change.
@@ -47,6 +48,7 @@ Usage: stele <command> [options]   (data directory: --dir D, else $STELE_DIR, el
                                             an actor finds every identifier of the person it names
   proof   (--index N | --id ID) [--size S] [--json]
                                             an inclusion proof and its signed checkpoint
+  demo    [--json]                          a fresh log holding a realistic incident, for the console
   serve   [--host H] [--port P] [--config FILE] [--tls-cert F --tls-key F]
                                             run the collector (creates the log on first start)
   token   create --name N --scope ingest|read|admin | list | revoke ID|NAME

@@ -1,8 +1,12 @@
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, readConfigFile, resolveConfig, startCollector, type Collector } from '@stele/server';
 import { EXIT, type Io } from '../io.js';
 import { VERSION } from '../version.js';
 import { DIR_OPTION, UsageError, parse } from '../usage.js';
+
+/** The console built by `npm run build` (packages/web/dist), beside this package's dist/commands/. */
+const CONSOLE_DIR = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
 
 /**
  * `stele serve [--dir D] [--host H] [--port P] [--config FILE] [--tls-cert F
@@ -49,7 +53,7 @@ export async function serve(args: string[], io: Io): Promise<number> {
   process.once('SIGINT', int);
   let collector: Collector;
   try {
-    collector = await startCollector({ config, version: VERSION, say: (m) => io.stderr(`stele serve: ${m}\n`) });
+    collector = await startCollector({ config, version: VERSION, say: (m) => io.stderr(`stele serve: ${m}\n`), consoleDir: CONSOLE_DIR });
   } catch (err) {
     process.off('SIGTERM', term);
     process.off('SIGINT', int);

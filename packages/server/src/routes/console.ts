@@ -1,0 +1,25 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * The web console's built files (packages/web/dist) at `/`. The page and its
+ * assets are public; every piece of data it shows comes from the API with the
+ * reader's token. Only the files that exist at start are served (no wildcard),
+ * so the API's routes and its 404s are untouched.
+ */
+export function consoleRoutes(app: FastifyInstance, dir: string | undefined): void {
+  if (dir === undefined || !existsSync(join(dir, 'index.html'))) return;
+  app.register(fastifyStatic, {
+    root: dir,
+    prefix: '/',
+    wildcard: false,
+    index: ['index.html'],
+    setHeaders(res) {
+      // The console runs only its own code: no inline scripts, no third-party origins.
+      res.setHeader('content-security-policy', "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+      res.setHeader('x-content-type-options', 'nosniff');
+    },
+  });
+}

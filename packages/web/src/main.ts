@@ -1,0 +1,93 @@
+/**
+ * The console's shell: a hash router (`#/?q=...`, `#/event/<id>`) so links can
+ * be shared, the token prompt, and the keyboard (`/` focuses the search).
+ */
+import { ApiError, token } from './api.js';
+import { h } from './dom.js';
+import { renderEvent } from './eventView.js';
+import { renderSearch, stopLive } from './searchView.js';
+import './style.css';
+
+const input = document.querySelector<HTMLInputElement>('#q')!;
+const main = document.querySelector<HTMLElement>('main')!;
+
+function tokenForm(message?: string): HTMLElement {
+  const field = h('input', { type: 'password', id: 'token', placeholder: 'stele_…', autocomplete: 'off', 'aria-label': 'API token' }) as HTMLInputElement;
+  const form = h(
+    'form.token',
+    {},
+    h('p', {}, message ?? 'Paste an API token with scope read (stele token create --name console --scope read).'),
+    field,
+    h('button', { type: 'submit' }, 'Use token'),
+  );
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    token.set(field.value);
+    void route();
+  });
+  queueMicrotask(() => field.focus());
+  return form;
+}
+
+let generation = 0;
+
+async function route(): Promise<void> {
+  if (!token.get()) {
+    main.replaceChildren(tokenForm());
+    return;
+  }
+  stopLive();
+  const hash = location.hash.replace(/^#/, '') || '/';
+  // Each view renders into its own element, shown only while it is still the latest one asked for.
+  const view = h('div.view');
+  const mine = ++generation;
+  main.replaceChildren(view);
+  try {
+    if (hash.startsWith('/event/')) {
+      await renderEvent(view, decodeURIComponent(hash.slice('/event/'.length)));
+    } else {
+      const q = new URLSearchParams(hash.split('?')[1] ?? '').get('q') ?? '';
+      if (document.activeElement !== input) input.value = q;
+      await renderSearch(view, q);
+    }
+  } catch (err) {
+    if (mine !== generation) return;
+    if (err instanceof ApiError && err.status === 401) {
+      token.clear();
+      main.replaceChildren(tokenForm(`The token was refused (${err.code}). Paste another one.`));
+    } else {
+      main.replaceChildren(h('p.error', { role: 'alert' }, err instanceof ApiError ? `${err.code}: ${err.message}` : (err as Error).message));
+    }
+  }
+}
+
+// Results follow the typing, a moment after the last key.
+let timer: ReturnType<typeof setTimeout> | undefined;
+input.addEventListener('input', () => {
+  clearTimeout(timer);
+  timer = setTimeout(() => (location.hash = `#/?q=${encodeURIComponent(input.value)}`), 250);
+});
+document.querySelector('#search')!.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  clearTimeout(timer);
+  const next = `#/?q=${encodeURIComponent(input.value)}`;
+  if (location.hash === next) void route();
+  else location.hash = next;
+});
+document.querySelector('#signout')!.addEventListener('click', () => {
+  token.clear();
+  void route();
+});
+document.addEventListener('keydown', (ev) => {
+  const typing = ev.target instanceof HTMLInputElement || ev.target instanceof HTMLTextAreaElement;
+  if (ev.key === '/' && !typing) {
+    ev.preventDefault();
+    input.focus();
+    input.select();
+  } else if (ev.key === 'Escape' && ev.target === input) {
+    input.blur();
+    main.querySelector<HTMLElement>('tbody tr')?.focus();
+  }
+});
+window.addEventListener('hashchange', () => void route());
+void route();

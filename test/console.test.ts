@@ -1,0 +1,142 @@
+/**
+ * The web console end to end: a real `stele serve` with seeded events from
+ * several sources, driven in Debian's Chromium through playwright-core.
+ * Search with the query language, open an event and see the Verified mark
+ * the browser earned; serve a tampered proof, and a changed verifier key, and
+ * see the mark refused. Screenshots of the main views go to test-artifacts/
+ * (not committed) for a person to judge. Skips when /usr/bin/chromium is
+ * absent (apt-get install -y chromium).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { ROOT, removeTempDirs, seedEvent, steleJson, tempDir } from './helpers.js';
+import { startCollector, type Collector } from './sourcesProcess.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+const COUNT = 30;
+
+if (!hasChromium) console.warn(`test/console.test.ts: skipped: ${CHROMIUM} is absent (apt-get install -y chromium)`);
+
+describe.skipIf(!hasChromium)('the console in Chromium', () => {
+  let collector: Collector;
+  let browser: Browser;
+  let readToken: string;
+
+  beforeAll(async () => {
+    const dir = join(tempDir('console'), 'data');
+    collector = await startCollector(dir);
+    const response = await fetch(`${collector.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${collector.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(Array.from({ length: COUNT }, (_, i) => seedEvent(i))),
+    });
+    expect(response.status).toBe(201);
+    const created = await steleJson<{ token: string }>(['token', 'create', '--dir', dir, '--name', 'console', '--scope', 'read', '--json']);
+    readToken = created.json.token;
+    const { chromium } = await import('playwright-core');
+    // launch() gives every run a fresh, temporary --user-data-dir of its own (it refuses one in args).
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await collector?.stop();
+    removeTempDirs();
+  });
+
+  /** A fresh browser profile (no pinned key, no token) signed in with the read token. */
+  async function signedIn(colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+    const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(collector.url + '/');
+    await page.fill('#token', readToken);
+    await page.click('form.token button');
+    await page.waitForSelector('table.results tbody tr');
+    return page;
+  }
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
+
+  test('searches with the query language, opens an event and earns the Verified mark', async () => {
+    const page = await signedIn();
+    expect(await page.locator('button.live').getAttribute('aria-pressed')).toBe('false');
+    // The seeded events, the collector's start and the device gaps the seed's sequences leave.
+    expect(await page.locator('table.results tbody tr').count()).toBeGreaterThan(COUNT);
+    await page.keyboard.press('/');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('q');
+    await page.keyboard.type('actor:alice source:emacs');
+    await page.keyboard.press('Enter');
+    const expected = Array.from({ length: COUNT }, (_, i) => seedEvent(i)).filter((e) => e.source === 'emacs' && (e.actor as { id: string }).id === 'alice').length;
+    await page.waitForFunction((n) => document.querySelectorAll('table.results tbody tr').length === n, expected);
+    const rows = await page.locator('table.results tbody tr').allInnerTexts();
+    for (const row of rows) expect(row).toMatch(/alice@example\.com.*emacs/s);
+    expect(page.url()).toContain('#/?q=actor%3Aalice%20source%3Aemacs');
+    await shot(page, 'search');
+
+    // Live tail: a new matching event appears at the top without a reload.
+    await page.click('button.live');
+    await page.locator('button.live[aria-pressed="true"][data-open="true"]').waitFor();
+    const live = { ...seedEvent(0), id: 'live-1', time: new Date().toISOString(), device: undefined };
+    const posted = await fetch(`${collector.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${collector.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(live),
+    });
+    expect(posted.status).toBe(201);
+    await page.locator('table.results tbody tr[data-id="live-1"]').waitFor();
+    expect(await page.locator('table.results tbody tr').first().getAttribute('data-id')).toBe('live-1');
+
+    await page.locator('table.results tbody tr a').first().click();
+    const mark = page.locator('.mark[data-verdict="verified"]');
+    await mark.waitFor();
+    expect(await mark.innerText()).toContain('Verified');
+    expect(await mark.innerText()).toContain('pinned now');
+    expect(await page.locator('dl.facts').innerText()).toContain('alice@example.com');
+    await shot(page, 'event-verified');
+
+    // A second event in the same profile: the pinned key and the last checkpoint are reused.
+    await page.goto(`${collector.url}/#/event/seed-1`);
+    await page.locator('.mark[data-verdict="verified"]').waitFor();
+    expect(await page.locator('.mark').innerText()).not.toContain('pinned now');
+    await page.context().close();
+  });
+
+  test('a tampered proof and a changed key are refused loudly', async () => {
+    const page = await signedIn('dark');
+    await shot(page, 'search-dark');
+    await page.route('**/v1/events/seed-*', async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { proof: string[] };
+      const bytes = Buffer.from(body.proof[0]!, 'base64');
+      bytes[0]! ^= 0x01;
+      body.proof[0] = bytes.toString('base64');
+      await route.fulfill({ response, json: body });
+    });
+    await page.goto(`${collector.url}/#/event/seed-4`);
+    const failed = page.locator('.mark[data-verdict="failed"]');
+    await failed.waitFor();
+    expect(await failed.getAttribute('data-code')).toBe('ERR_INCLUSION');
+    expect(await failed.innerText()).toContain('NOT VERIFIED');
+    await shot(page, 'event-tampered');
+    await page.unroute('**/v1/events/seed-*');
+
+    // The server presents another verifier key than the one pinned on first use.
+    await page.route('**/v1/log', async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { verifierKey: string };
+      await route.fulfill({ response, json: { ...body, verifierKey: 'example.com/other+12345678+AR3aB2rgSIRqWcVdiwUTMzKT8bTyL0O45iR9dFmpTk8v' } });
+    });
+    await page.goto(`${collector.url}/#/event/seed-5`);
+    await page.locator('.mark[data-verdict="failed"]').waitFor();
+    expect(await page.locator('.mark').getAttribute('data-code')).toBe('ERR_KEY_CHANGED');
+    await page.context().close();
+  });
+});
