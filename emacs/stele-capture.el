@@ -104,15 +104,13 @@ matched without revealing them."
 
 (defun stele--file-content ()
   "The (SHA256 . BYTES) of the saved content of the current buffer.
-A local file is read back from disk, as written; a remote one is
-hashed from the buffer, encoded as it was saved (no round trip)."
-  (if (file-remote-p buffer-file-name)
-      (let ((bytes (encode-coding-string (buffer-string) buffer-file-coding-system t)))
-        (cons (secure-hash 'sha256 bytes) (length bytes)))
-    (stele--with-file-bytes buffer-file-name
-      ;; Hash the bytes as read; no coding system may be chosen for them.
-      (let ((coding-system-for-write 'no-conversion))
-        (cons (secure-hash 'sha256 (current-buffer)) (buffer-size))))))
+The buffer is hashed as it was just written: encoded with the
+coding system the save used, without copying it into a string or
+reading the file back, which keeps a save's capture cheap."
+  (let ((coding-system-for-write (or last-coding-system-used buffer-file-coding-system)))
+    (cons (secure-hash 'sha256 (current-buffer))
+          (let ((bytes (bufferpos-to-filepos (point-max) 'exact coding-system-for-write)))
+            (or bytes (length (encode-coding-string (buffer-string) coding-system-for-write t)))))))
 
 (defun stele--vc-details (file)
   "The version control facts of the local FILE, read without processes."
