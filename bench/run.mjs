@@ -1,6 +1,7 @@
 // `npm run bench`: Stele's throughput on this machine against plain SQLite and
 // hypercore, as one JSON object on stdout (progress goes to stderr). See
 // bench/README.md for what each number means.
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -97,6 +98,8 @@ async function main() {
     appendVsHypercore: { ratio: round(vsHypercore), target: TARGETS.appendVsHypercore, pass: vsHypercore >= TARGETS.appendVsHypercore },
     verify: { entriesPerSecond: result.verify.median, target: TARGETS.verifyEntriesPerSecond, pass: result.verify.median >= TARGETS.verifyEntriesPerSecond },
   };
+  progress('http: load over loopback against stele serve and a bare Fastify route (bench/http.mjs)');
+  result.http = await httpBench();
   result.machine.loadAverage1m = { start: round(load.start), end: round(os.loadavg()[0]) };
   result.seconds = round((now() - started) / 1000);
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
@@ -121,6 +124,16 @@ async function verifyRate(dir) {
   } finally {
     await store.driver.close();
   }
+}
+
+/** The HTTP bench runs in processes of its own; its JSON joins this one. */
+function httpBench() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./http.mjs', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`bench/http.mjs exited ${code}`))));
+  });
 }
 
 /** Every number of an object (and of the objects in it) rounded. */

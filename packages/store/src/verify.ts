@@ -148,16 +148,20 @@ async function walkEntries(
   deferred.sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
 
   const range = CompactRange.empty(hasher);
-  let lastGood = 0;
+  // Where the entries last agreed with a signed root, per kind of claim: the log's own
+  // checkpoints vouch only for each other (a stolen key signs them all alike), so a saved
+  // checkpoint that disagrees narrows the change down only by earlier saved ones.
+  const lastGood = new Map<VerifyCode, number>();
   let nextClaim = 0;
   const checkClaims = () => {
     while (deferred.length > 0 && (deferred[0]!.index ?? 0) < range.size) throw deferred[0]!;
     while (nextClaim < claims.length && claims[nextClaim]!.size === range.size) {
       const claim = claims[nextClaim++]!;
+      const floor = lastGood.get(claim.code) ?? 0;
       if (!equalBytes(claim.root, range.root())) {
-        throw new Finding(lastGood, claim.code, `${claim.what} does not match the entries: an entry in [${lastGood}, ${claim.size}) differs from what was signed`);
+        throw new Finding(floor, claim.code, `${claim.what} does not match the entries: an entry in [${floor}, ${claim.size}) differs from what was signed`);
       }
-      lastGood = claim.size;
+      lastGood.set(claim.code, claim.size);
     }
   };
   checkClaims();
