@@ -3,15 +3,16 @@
  * several sources, driven in Debian's Chromium through playwright-core.
  * Search with the query language, open an event and see the Verified mark
  * the browser earned; serve a tampered proof, and a changed verifier key, and
- * see the mark refused. Screenshots of the main views go to test-artifacts/
+ * see the mark refused. Export the search as CSV, JSON Lines, OCSF and an
+ * evidence bundle that `stele verify-bundle` proves offline. Screenshots of the main views go to test-artifacts/
  * (not committed) for a person to judge. Skips when /usr/bin/chromium is
  * absent (apt-get install -y chromium).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { ROOT, removeTempDirs, seedEvent, steleJson, tempDir } from './helpers.js';
+import { ROOT, removeTempDirs, seedEvent, stele, steleJson, tempDir } from './helpers.js';
 import { startCollector, type Collector } from './sourcesProcess.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -137,6 +138,45 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     await page.goto(`${collector.url}/#/event/seed-5`);
     await page.locator('.mark[data-verdict="failed"]').waitFor();
     expect(await page.locator('.mark').getAttribute('data-code')).toBe('ERR_KEY_CHANGED');
+    await page.context().close();
+  });
+
+  test('narrows by a facet, exports the search as CSV, JSON Lines, OCSF and an evidence bundle that verify-bundle proves', async () => {
+    const page = await signedIn();
+    // A facet narrows the search: its counts are over the results shown.
+    const emacsFacet = page.locator('.facet[data-facet="source"] a[data-value="emacs"]');
+    expect(Number(await emacsFacet.locator('.count').innerText())).toBeGreaterThan(0);
+    expect(await page.locator('.facet[data-facet="privileged"] li').count()).toBeGreaterThan(0);
+    await emacsFacet.click();
+    await page.waitForURL(/#\/\?q=source%3Aemacs$/);
+    await page.waitForFunction(() => [...document.querySelectorAll('table.results tbody tr')].every((tr) => tr.textContent?.includes('emacs')));
+    const download = async (format: string) => {
+      const [file] = await Promise.all([page.waitForEvent('download'), page.click(`button.export[data-format="${format}"]`)]);
+      const path = join(tempDir('console-export'), file.suggestedFilename());
+      await file.saveAs(path);
+      return { path, text: readFileSync(path, 'utf8') };
+    };
+    const emacs = Array.from({ length: COUNT }, (_, i) => seedEvent(i)).filter((e) => e.source === 'emacs').length;
+
+    const csv = await download('csv');
+    expect(csv.path).toMatch(/stele-events\.csv$/);
+    const lines = csv.text.trimEnd().split('\r\n');
+    expect(lines[0]).toMatch(/^index,id,time,/);
+    expect(lines.length - 1).toBeGreaterThanOrEqual(emacs);
+    const jsonl = (await download('jsonl')).text.trimEnd().split('\n').map((l) => JSON.parse(l) as { source: string });
+    expect(jsonl.length).toBe(lines.length - 1);
+    expect(jsonl.every((e) => e.source === 'emacs')).toBe(true);
+    const ocsf = (await download('ocsf')).text.trimEnd().split('\n').map((l) => JSON.parse(l) as { class_uid: number });
+    expect(ocsf.length).toBe(jsonl.length);
+    expect(ocsf.every((e) => typeof e.class_uid === 'number')).toBe(true);
+
+    const bundle = await download('evidence');
+    expect((JSON.parse(bundle.text) as { events: unknown[] }).events).toHaveLength(jsonl.length);
+    const key = ((await (await fetch(`${collector.url}/v1/log`, { headers: { authorization: `Bearer ${readToken}` } })).json()) as { verifierKey: string }).verifierKey;
+    const verified = await stele(['verify-bundle', bundle.path, '--key', key]);
+    expect(verified.stdout).toMatch(/^ok: /);
+    expect(verified.code).toBe(0);
+    await shot(page, 'search-exports');
     await page.context().close();
   });
 });

@@ -17,3 +17,5 @@ export * from './canonicalJson.js';
 export * from './event.js';
 export * from './tiledLog.js';
 export * from './ocsf.js';
+export * from './csv.js';
+export * from './evidence.js';

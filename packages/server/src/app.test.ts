@@ -12,7 +12,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, test } from 'vitest';
 import {
   TILE_WIDTH, canonicalBytes, createHasher, createVerifier, encodeTile, fromBase64, openNote, parseBundle, parseCheckpoint,
-  validateEvent, verifyConsistency, verifyInclusion, type Checkpoint, type EventRecord,
+  validateEvent, verifyConsistency, verifyEvidence, verifyInclusion, type Checkpoint, type EventRecord, type EvidenceBundle,
 } from '@stele/log';
 import { initStore, openStore, type Store } from '@stele/store';
 import { buildApp } from './app.js';
@@ -833,5 +833,43 @@ describe('meta routes', () => {
   test('buildApp refuses auth on without a token store', async () => {
     const h = await start();
     expect(() => buildApp({ store: h.store, config: h.context.config })).toThrow();
+  });
+});
+
+describe('GET /v1/evidence', () => {
+  test('a bundle of the search that verifies offline, linked to an older checkpoint with since_size', async () => {
+    const h = await start();
+    expect((await post(h, [ev(1), ev(2), ev(3, { actor: { id: 'bob' } })])).statusCode).toBe(201);
+    const first = (await h.store.log.checkpoints()).at(-1)!;
+    expect((await post(h, [ev(4), ev(5)])).statusCode).toBe(201);
+    const res = await get(h, `/v1/evidence?actor=ada&limit=10&since_size=${first.size}`);
+    expect(res.statusCode).toBe(200);
+    const bundle = res.json() as EvidenceBundle;
+    expect(bundle).toMatchObject({ format: 'stele-evidence/1', origin: 'example.com/app-test', verifierKey: h.store.verifierKey });
+    expect(bundle.events.map((e) => e.record.id)).toEqual(['ev-5', 'ev-4', 'ev-2', 'ev-1']);
+    expect(bundle.checkpoints).toHaveLength(2);
+    expect(bundle.consistency).toEqual([{ from: first.size, to: h.store.log.size(), proof: expect.any(Array) }]);
+    const result = await verifyEvidence(bundle, { hasher, verifier: await createVerifier(h.store.verifierKey) });
+    expect(result.ok).toBe(true);
+    expect(result.sizes).toEqual([first.size, h.store.log.size()]);
+
+    (bundle.events[1]!.record as unknown as { action: string }).action = 'file.delete';
+    expect((await verifyEvidence(bundle, { hasher })).events.map((e) => e.ok)).toEqual([true, false, true, true]);
+
+    // Without since_size: the latest checkpoint alone; the limit holds.
+    const plain = (await get(h, '/v1/evidence?limit=2')).json() as EvidenceBundle;
+    expect(plain.checkpoints).toHaveLength(1);
+    expect(plain.events).toHaveLength(2);
+    expect((await verifyEvidence(plain, { hasher })).ok).toBe(true);
+  });
+
+  test('refuses a bad since_size or limit, and callers without scope read', async () => {
+    const h = await start();
+    expect((await post(h, [ev(1), ev(2)])).statusCode).toBe(201);
+    for (const url of ['/v1/evidence?since_size=x', '/v1/evidence?since_size=0', '/v1/evidence?since_size=99', '/v1/evidence?limit=0']) {
+      expect(errorCode(await get(h, url))).toBe('ERR_BAD_REQUEST');
+    }
+    expect(errorCode(await get(h, '/v1/evidence', null))).toBe('ERR_AUTH_MISSING');
+    expect(errorCode(await get(h, '/v1/evidence', h.ingest))).toBe('ERR_FORBIDDEN');
   });
 });

@@ -79,6 +79,13 @@ export function openApiDocument(): object {
           responses: { 200: { description: 'the event and its proof' }, ...errors(401, 403, 404) },
         },
       },
+      '/v1/evidence': {
+        get: {
+          summary: 'An evidence bundle (stele-evidence/1, docs/EVIDENCE.md) of a search: the events, their inclusion proofs, the checkpoints and consistency proofs (scope read)',
+          parameters: [...filters, param('limit', '1 to 1000, default 100'), param('since_size', 'the size of a checkpoint the client holds: adds it and the consistency proof to the latest')],
+          responses: { 200: { description: 'the bundle' }, ...errors(400, 401, 403, 404) },
+        },
+      },
       '/v1/events/stream': {
         get: { summary: 'Server-sent events: each new entry (event: entry) and checkpoint (event: checkpoint); takes the search filters', parameters: filters, responses: { 200: { description: 'text/event-stream' }, ...errors(401, 403) } },
       },

@@ -2,7 +2,7 @@
  * The collector's HTTP API as the console uses it (docs/API.md). The page is
  * public; every data request carries the pasted read token.
  */
-import type { EventRecord } from '@stele/log';
+import type { EventRecord, EvidenceBundle } from '@stele/log';
 import type { EventProof } from './verify.js';
 
 const TOKEN_KEY = 'stele.token';
@@ -43,6 +43,9 @@ export interface EventPage {
 
 /** `GET /v1/events` with the given parameters. */
 export const searchEvents = (params: URLSearchParams): Promise<EventPage> => get(`/v1/events?${params}`);
+
+/** `GET /v1/evidence` with the search's parameters: an evidence bundle (docs/EVIDENCE.md). */
+export const fetchEvidence = (params: URLSearchParams): Promise<EvidenceBundle> => get(`/v1/evidence?${params}`);
 
 /** `GET /v1/events/{id}`: the record, its inclusion proof and the checkpoint. */
 export const fetchEvent = (id: string): Promise<EventProof> => get(`/v1/events/${id.split('/').map(encodeURIComponent).join('/')}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseQuery, QueryError, toSearchParams } from './query.js';
+import { formatQuery, parseQuery, QueryError, refineQuery, toSearchParams } from './query.js';
 
 const params = (q: string) => Object.fromEntries(toSearchParams(parseQuery(q)));
 
@@ -39,5 +39,21 @@ describe('the query language', () => {
     expect(code('actor:a actor:b')).toBe('ERR_QUERY_REPEATED');
     expect(code('"init.el')).toBe('ERR_QUERY_QUOTE');
     expect(code('actor:')).toBe('ERR_QUERY_EMPTY_VALUE');
+  });
+});
+
+describe('refineQuery', () => {
+  it('adds or replaces a filter and keeps the free text', () => {
+    expect(refineQuery('actor:alice "init.el" save', 'source', 'emacs')).toBe('actor:alice source:emacs init.el save');
+    expect(refineQuery('source:git', 'source', 'emacs')).toBe('source:emacs');
+    expect(refineQuery('', 'actor', 'Alice Smith')).toBe('actor:"Alice Smith"');
+    expect(parseQuery(refineQuery('x', 'target', 'https://a.b/c')!).filters.target).toBe('https://a.b/c');
+    expect(refineQuery('', 'actor', 'say "hi"')).toBeUndefined();
+  });
+
+  it('writes back what it parsed', () => {
+    for (const text of ['actor:alice action:package.* "two words" one', 'target:"prod db" since:2h']) {
+      expect(parseQuery(formatQuery(parseQuery(text)))).toEqual(parseQuery(text));
+    }
   });
 });

@@ -76,3 +76,30 @@ export function toSearchParams(query: ParsedQuery, limit?: number): URLSearchPar
   if (limit !== undefined) params.set('limit', String(limit));
   return params;
 }
+
+/** A value as the query language writes it: bare, or quoted when it holds a space. */
+const quote = (value: string): string => (/[\s]/.test(value) || value.includes(':') ? `"${value}"` : value);
+
+/** Writes a parsed query back as text that {@link parseQuery} reads to the same query. */
+export function formatQuery(query: ParsedQuery): string {
+  const parts: string[] = [];
+  for (const key of FILTER_KEYS) {
+    const value = query.filters[key];
+    if (value !== undefined) parts.push(`${key}:${quote(value)}`);
+  }
+  for (const text of query.text) parts.push(/\s/.test(text) ? `"${text}"` : text);
+  return parts.join(' ');
+}
+
+/**
+ * The query `text` narrowed to `key:value` (replacing the key's value if it
+ * had one), or undefined when the value cannot be written (it holds a quote).
+ *
+ * @throws QueryError when `text` does not parse
+ */
+export function refineQuery(text: string, key: FilterKey, value: string): string | undefined {
+  if (value.includes('"') || value.trim() === '') return undefined;
+  const query = parseQuery(text);
+  query.filters[key] = value;
+  return formatQuery(query);
+}

@@ -2,6 +2,8 @@
 import type { EventRecord } from '@stele/log';
 import { searchEvents, streamEvents } from './api.js';
 import { h } from './dom.js';
+import { exportButtons } from './exports.js';
+import { renderFacets } from './facets.js';
 import { parseQuery, toSearchParams } from './query.js';
 
 const PAGE = 100;
@@ -38,7 +40,7 @@ export function stopLive(): void {
 }
 
 /** A toggle that prepends new matching events to the table as they are appended. */
-function liveButton(params: URLSearchParams, body: HTMLElement): HTMLElement {
+function liveButton(params: URLSearchParams, body: HTMLElement, onRecord: (record: EventRecord) => void): HTMLElement {
   const button = h('button.live', { type: 'button', 'aria-pressed': 'false', title: 'Show new events as they arrive' }, 'Live');
   button.addEventListener('click', () => {
     if (live) {
@@ -56,6 +58,7 @@ function liveButton(params: URLSearchParams, body: HTMLElement): HTMLElement {
       const tr = row(record);
       tr.classList.add('new');
       body.prepend(tr);
+      onRecord(record);
     }, () => (button.dataset.open = 'true')).catch((err: Error) => {
       if (signal.aborted) return;
       button.setAttribute('aria-pressed', 'false');
@@ -85,12 +88,20 @@ export async function renderSearch(root: HTMLElement, text: string): Promise<voi
     h('thead', {}, h('tr', {}, ...['time (UTC)', 'actor', 'action', 'target', 'source', 'outcome'].map((t) => h('th', {}, t)))),
     body,
   );
-  root.replaceChildren(h('div.bar', {}, liveButton(params, body), status), table);
+  // The exports take the search's filters, not the page the table is on.
+  const exports = exportButtons(new URLSearchParams(params), (message) => status.replaceChildren(h('span.error', {}, message)));
+  // Facets count what is on screen: the pages loaded and the live arrivals.
+  const shown: EventRecord[] = [];
+  const facets = h('div.facets', { 'aria-label': 'Facets of the results shown' });
+  const refresh = () => renderFacets(facets, shown, text);
+  root.replaceChildren(h('div.bar', {}, liveButton(params, body, (record) => (shown.push(record), refresh())), status, exports), facets, table);
   let count = 0;
   const load = async (cursor?: string) => {
     if (cursor) params.set('cursor', cursor);
     const page = await searchEvents(params);
     body.append(...page.events.map(row));
+    shown.push(...page.events);
+    refresh();
     count += page.events.length;
     const person = page.person ? ` · ${page.person.name ?? page.person.email}: ${page.person.identifiers.join(', ')}` : '';
     status.replaceChildren(`${count}${page.next ? '+' : ''} event${count === 1 ? '' : 's'}${person}`);

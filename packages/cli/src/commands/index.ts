@@ -15,6 +15,7 @@ import { query } from './query.js';
 import { serve } from './serve.js';
 import { token } from './token.js';
 import { verify } from './verify.js';
+import { verifyBundle } from './verifyBundle.js';
 import { whoami } from './whoami.js';
 
 /** A subcommand: parses its own arguments, returns the exit code. */
@@ -22,7 +23,7 @@ export type Command = (args: string[], io: Io) => Promise<number>;
 
 /** Every subcommand by name. */
 export const COMMANDS: Record<string, Command> = {
-  init, key, append, verify, export: exportTiles, archive, query, proof, serve, token, login, logout, whoami,
+  init, key, append, verify, 'verify-bundle': verifyBundle, export: exportTiles, archive, query, proof, serve, token, login, logout, whoami,
   ingest, git: gitCommand, 'kube-webhook-config': kubeWebhookConfig, demo,
 };
 
@@ -38,6 +39,8 @@ Usage: stele <command> [options]   (data directory: --dir D, else $STELE_DIR, el
                                             recompute and check everything; exit 1 on any mismatch
           --archive URL --key VKEY [--size N]
                                             verify an archive on its own (read access only)
+  verify-bundle FILE [--key VKEY] [--json]
+                                            check an evidence bundle offline (docs/EVIDENCE.md)
   export  --out DIR [--json]                write the log as static C2SP tlog-tiles files
   archive --to s3://BUCKET/PREFIX|file:///DIR [--mode COMPLIANCE|GOVERNANCE] [--retention-days N]
           [--no-latest] [--allow-unlocked] [--json]

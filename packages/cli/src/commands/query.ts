@@ -1,13 +1,9 @@
-import { toOcsf, type EventRecord } from '@stele/log';
+import { toCsv, toOcsf, type EventRecord } from '@stele/log';
 import { ConfigError, createIdentityMap, readConfigFile, resolveConfig, searchLog, ticketMatchers } from '@stele/server';
 import { openStore, type QueryFilter } from '@stele/store';
 import { EXIT, type Io } from '../io.js';
 import { parseWhen } from '../time.js';
 import { DIR_OPTION, UsageError, dataDir, integer, parse } from '../usage.js';
-
-/** The CSV columns, in order. */
-const CSV_COLUMNS = ['index', 'id', 'time', 'received', 'source', 'action', 'actor_id', 'actor_email', 'actor_name', 'actor_verified',
-  'target_type', 'target_id', 'target_name', 'outcome', 'reason', 'host'] as const;
 
 /**
  * `stele query [--dir D] [--actor A] [--action X] [--source S] [--target T]
@@ -67,22 +63,6 @@ export async function query(args: string[], io: Io): Promise<number> {
   } finally {
     await store.log.close();
   }
-}
-
-function csvCells(r: EventRecord): (string | number | boolean | undefined)[] {
-  return [r.index, r.id, r.time, r.received, r.source, r.action, r.actor.id, r.actor.email, r.actor.name, r.actor.verified,
-    r.target?.type, r.target?.id, r.target?.name, r.outcome, r.reason, r.host];
-}
-
-/** RFC 4180: quote a field holding a comma, quote or line break; double the quotes. */
-function csvField(value: string | number | boolean | undefined): string {
-  const s = value === undefined ? '' : String(value);
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
-
-function toCsv(records: EventRecord[]): string {
-  const lines = [CSV_COLUMNS.join(','), ...records.map((r) => csvCells(r).map(csvField).join(','))];
-  return lines.join('\r\n') + '\r\n';
 }
 
 function toTable(records: EventRecord[]): string {

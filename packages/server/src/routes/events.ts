@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { toBase64, toOcsf, type EventRecord } from '@stele/log';
+import { EVIDENCE_FORMAT, EVIDENCE_README, toBase64, toOcsf, type EventRecord, type EvidenceBundle } from '@stele/log';
 import { parseWhen, type QueryFilter } from '@stele/store';
 import { bindEvents, submitterFor } from '../auth/bind.js';
 import { ApiError } from '../errors.js';
@@ -107,6 +107,41 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
     // The stream sends what comes from now on: cursors and time bounds do not apply.
     const filter = { ...filterOf({ ...query, limit: '1' }), before: undefined, since: undefined, until: undefined };
     stream(ctx, request, reply, searchMatcher(filter, { ...options, ...(person && { person }) }));
+  });
+
+  // An evidence bundle of a search (docs/EVIDENCE.md): proofs against the latest checkpoint,
+  // and with since_size, the consistency proof from a checkpoint the client already holds.
+  app.get('/v1/evidence', { onRequest: ctx.guard('read') }, async (request): Promise<EvidenceBundle> => {
+    const query = request.query as Query;
+    const filter = filterOf(query);
+    const sinceText = query.since_size;
+    if (sinceText !== undefined && !/^\d{1,16}$/.test(sinceText)) throw new ApiError(400, 'ERR_BAD_REQUEST', 'since_size must be a non-negative integer');
+    const { entries } = await searchLog(log, filter, searchOptions(ctx, query, people));
+    if (entries.some((e) => e.index >= log.size())) await log.catchUp();
+    // Read together, before any await: every proof is for this checkpoint's size.
+    const size = log.size();
+    const latest = log.checkpoint();
+    if (latest === undefined || size === 0) throw new ApiError(404, 'ERR_NOT_FOUND', 'the log has no checkpoint yet');
+    const since = sinceText === undefined ? undefined : Number(sinceText);
+    let older: string | undefined;
+    if (since !== undefined && since !== size) {
+      if (since === 0 || since > size) throw new ApiError(400, 'ERR_BAD_REQUEST', `since_size ${since} is not between 1 and the log's size ${size}`);
+      older = (await log.checkpoints()).find((c) => c.size === since)?.note;
+      if (older === undefined) throw new ApiError(400, 'ERR_BAD_REQUEST', `the log keeps no checkpoint of size ${since}`);
+    }
+    const events = [];
+    for (const e of entries.filter((entry) => entry.index < size)) {
+      events.push({ record: e.record, index: e.index, leafHash: toBase64(e.leafHash), proof: (await log.inclusionProof(e.index, size)).map(toBase64), size });
+    }
+    return {
+      format: EVIDENCE_FORMAT,
+      origin: log.origin,
+      verifierKey: ctx.store.verifierKey,
+      events,
+      checkpoints: older === undefined ? [latest] : [older, latest],
+      consistency: older === undefined ? [] : [{ from: since!, to: size, proof: (await log.consistencyProof(since!, size)).map(toBase64) }],
+      readme: EVIDENCE_README,
+    };
   });
 
   // Ids may hold '/', so the id is the rest of the path.
