@@ -39,7 +39,7 @@ Usage: stele <command> [options]   (data directory: --dir D, else $STELE_DIR, el
                                             recompute and check everything; exit 1 on any mismatch
           --archive URL --key VKEY [--size N]
                                             verify an archive on its own (read access only)
-  verify-bundle FILE [--key VKEY] [--json]
+  verify-bundle FILE [--key VKEY] [--json] [--html OUT]
                                             check an evidence bundle offline (docs/EVIDENCE.md)
   export  --out DIR [--json]                write the log as static C2SP tlog-tiles files
   archive --to s3://BUCKET/PREFIX|file:///DIR [--mode COMPLIANCE|GOVERNANCE] [--retention-days N]

@@ -1,20 +1,25 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { createHasher, createVerifier, LogError, verifyEvidence } from '@stele/log';
 import { EXIT, type Io } from '../io.js';
 import { UsageError, parse } from '../usage.js';
 
+/** The offline verifier page built by `npm run build` (packages/web/dist), beside this package's dist/commands/. */
+const PAGE = fileURLToPath(new URL('../../../web/dist/verify-bundle.html', import.meta.url));
+
 const hasher = createHasher((data) => new Uint8Array(createHash('sha256').update(data).digest()));
 
 /**
- * `stele verify-bundle FILE [--key VKEY|FILE] [--json]`: checks an evidence
- * bundle (docs/EVIDENCE.md) offline. Exit 0 when every event is proven, 1 when
+ * `stele verify-bundle FILE [--key VKEY|FILE] [--json] [--html OUT]`: checks an
+ * evidence bundle (docs/EVIDENCE.md) offline; `--html` also writes the
+ * self-contained verifier page to OUT for an auditor without the CLI. Exit 0 when every event is proven, 1 when
  * anything fails (a signature, a consistency or inclusion proof, a record, the
  * bundle's shape), 2 when the file cannot be read or is not JSON.
  */
 export async function verifyBundle(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { key: { type: 'string' }, json: { type: 'boolean' } }, 1);
+  const { values, positionals } = parse(args, { key: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' } }, 1);
   const file = positionals[0];
   if (file === undefined) throw new UsageError('verify-bundle needs FILE: an evidence bundle (GET /v1/evidence, or the console\'s export)');
   const text = read(resolve(io.cwd, file), 'FILE');
@@ -23,6 +28,11 @@ export async function verifyBundle(args: string[], io: Io): Promise<number> {
     bundle = JSON.parse(text);
   } catch (err) {
     throw new UsageError(`${file} is not JSON: ${(err as Error).message}`);
+  }
+  if (values.html !== undefined) {
+    if (!existsSync(PAGE)) throw new UsageError(`--html: the verifier page ${PAGE} is not built (npm run build)`);
+    copyFileSync(PAGE, resolve(io.cwd, values.html));
+    if (!values.json) io.stderr(`wrote the offline verifier page to ${values.html}\n`);
   }
   let verifier;
   if (values.key !== undefined) {

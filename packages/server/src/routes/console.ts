@@ -16,9 +16,13 @@ export function consoleRoutes(app: FastifyInstance, dir: string | undefined): vo
     prefix: '/',
     wildcard: false,
     index: ['index.html'],
-    setHeaders(res) {
-      // The console runs only its own code: no inline scripts, no third-party origins.
-      res.setHeader('content-security-policy', "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    setHeaders(res, path) {
+      // The console runs only its own code: no inline scripts, no third-party origins. The offline
+      // evidence verifier is one file with its script inlined (its own meta CSP pins it by hash) and
+      // may make no request at all.
+      res.setHeader('content-security-policy', path.endsWith('verify-bundle.html')
+        ? "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        : "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
       res.setHeader('x-content-type-options', 'nosniff');
     },
   });
