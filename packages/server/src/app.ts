@@ -18,6 +18,7 @@ import { proofRoutes } from './routes/proofs.js';
 import { tileRoutes } from './routes/tiles.js';
 import { sourceRoutes } from './routes/sources.js';
 import { consoleRoutes } from './routes/console.js';
+import { adminRoutes } from './routes/admin.js';
 
 /** Options of {@link buildApp}. */
 export interface AppOptions {
@@ -124,7 +125,8 @@ export function buildApp(options: AppOptions): App {
   authRoutes(app, context);
   deviceRoutes(app, context);
   sourceRoutes(app, context);
-  consoleRoutes(app, options.consoleDir);
+  adminRoutes(app, context);
+  consoleRoutes(app, options.consoleDir, [...new Set(config.oidc.issuers.filter((i) => i.clientId !== undefined).map((i) => new URL(i.issuer).origin))]);
   return { app, context };
 }
 

@@ -159,6 +159,20 @@ export const conformanceCases: ConformanceCase[] = [
     }),
   },
   {
+    name: 'candidates of a large batch come whole and newest first, however the driver pages them',
+    run: (make) => withFixture(make, async ({ driver }) => {
+      await driver.commit(batch(0, 5));
+      await driver.commit(batch(5, 905));
+      const out: number[] = [];
+      for await (const page of driver.query({ limit: 10 })) out.push(...page);
+      assert.deepEqual(out, Array.from({ length: 905 }, (_, i) => 904 - i));
+      const git: number[] = [];
+      for await (const page of driver.query({ source: 'git', limit: 10 })) git.push(...page);
+      for (let i = 903; i >= 1; i -= 2) assert.ok(git.includes(i), `candidate ${i} missing`);
+      for (let i = 1; i < git.length; i++) assert.ok(git[i - 1]! > git[i]!, 'candidates must descend');
+    }),
+  },
+  {
     name: 'metadata is written once',
     run: (make) => withFixture(make, async ({ driver }) => {
       await driver.putMeta('origin', 'example.com/log');

@@ -3,15 +3,19 @@
  * public; every data request carries the pasted read token.
  */
 import type { EventRecord, EvidenceBundle } from '@stele/log';
+import { oidcToken } from './signin.js';
 import type { EventProof } from './verify.js';
 
 const TOKEN_KEY = 'stele.token';
 
-/** The token the user pasted, if any (kept in this browser's localStorage). */
+/** The bearer: the signed-in person's access token (sessionStorage), else the pasted token (localStorage). */
 export const token = {
-  get: (): string | null => localStorage.getItem(TOKEN_KEY),
+  get: (): string | null => oidcToken.get() ?? localStorage.getItem(TOKEN_KEY),
   set: (value: string): void => localStorage.setItem(TOKEN_KEY, value.trim()),
-  clear: (): void => localStorage.removeItem(TOKEN_KEY),
+  clear: (): void => {
+    oidcToken.clear();
+    localStorage.removeItem(TOKEN_KEY);
+  },
 };
 
 /** An API error, with the API's stable code (`ERR_AUTH_MISSING`, ...). */

@@ -4,12 +4,17 @@
  */
 import { ApiError, token } from './api.js';
 import { h } from './dom.js';
+import { renderCoverage } from './coverageView.js';
 import { renderEvent } from './eventView.js';
+import { describe as describeWho, fetchWhoAmI, isAdmin, renderAdmin } from './adminView.js';
+import { finishSignIn, startSignIn, type IssuerConfig } from './signin.js';
 import { renderSearch, stopLive } from './searchView.js';
 import './style.css';
 
 const input = document.querySelector<HTMLInputElement>('#q')!;
 const main = document.querySelector<HTMLElement>('main')!;
+// The coverage page's link, beside the brand.
+document.querySelector('header .brand')?.after(h('a.nav', { href: '#/coverage' }, 'Coverage'));
 
 function tokenForm(message?: string): HTMLElement {
   const field = h('input', { type: 'password', id: 'token', placeholder: 'stele_…', autocomplete: 'off', 'aria-label': 'API token' }) as HTMLInputElement;
@@ -19,14 +24,42 @@ function tokenForm(message?: string): HTMLElement {
     h('p', {}, message ?? 'Paste an API token with scope read (stele token create --name console --scope read).'),
     field,
     h('button', { type: 'submit' }, 'Use token'),
+    signInButtons(),
   );
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     token.set(field.value);
-    void route();
+    void route().then(showWho);
   });
   queueMicrotask(() => field.focus());
   return form;
+}
+
+/** "Sign in with ..." for each issuer `GET /v1/auth/config` names (authorization code + PKCE, signin.ts). */
+function signInButtons(): HTMLElement {
+  const box = h('p.signin');
+  void fetch('/v1/auth/config')
+    .then((r) => r.json() as Promise<{ issuers: IssuerConfig[] }>)
+    .then(({ issuers }) => {
+      for (const issuer of issuers.filter((i) => i.authorizationEndpoint && i.tokenEndpoint)) {
+        const button = h('button.signin', { type: 'button' }, `Sign in with ${issuer.name}`);
+        button.addEventListener('click', () => void startSignIn(issuer));
+        box.append(button);
+      }
+    })
+    .catch(() => undefined);
+  return box;
+}
+
+/** Names the caller in the header and links the admin page for admins (GET /v1/auth/whoami). */
+async function showWho(): Promise<void> {
+  const who = await fetchWhoAmI().catch(() => undefined);
+  document.querySelector('header .who')?.remove();
+  document.querySelector('header a.admin')?.remove();
+  if (!who) return;
+  const signout = document.querySelector('#signout')!;
+  signout.before(h('span.who', {}, describeWho(who)));
+  if (isAdmin(who)) signout.before(h('a.nav.admin', { href: '#/admin' }, 'Admin'));
 }
 
 let generation = 0;
@@ -43,7 +76,11 @@ async function route(): Promise<void> {
   const mine = ++generation;
   main.replaceChildren(view);
   try {
-    if (hash.startsWith('/event/')) {
+    if (hash === '/admin') {
+      await renderAdmin(view);
+    } else if (hash === '/coverage') {
+      await renderCoverage(view);
+    } else if (hash.startsWith('/event/')) {
       await renderEvent(view, decodeURIComponent(hash.slice('/event/'.length)));
     } else {
       const q = new URLSearchParams(hash.split('?')[1] ?? '').get('q') ?? '';
@@ -90,4 +127,14 @@ document.addEventListener('keydown', (ev) => {
   }
 });
 window.addEventListener('hashchange', () => void route());
-void route();
+finishSignIn()
+  .catch((err: Error) => {
+    main.replaceChildren(h('p.error', { role: 'alert' }, err.message));
+    return null;
+  })
+  .then(async (finished) => {
+    if (finished === null) return;
+    await route();
+    if (token.get()) await showWho();
+  })
+  .catch(() => undefined);

@@ -5,6 +5,8 @@ import { h } from './dom.js';
 import { exportButtons } from './exports.js';
 import { renderFacets } from './facets.js';
 import { parseQuery, toSearchParams } from './query.js';
+import { renderTimeline } from './timeline.js';
+import { WindowedBody } from './windowedTable.js';
 
 const PAGE = 100;
 
@@ -40,7 +42,7 @@ export function stopLive(): void {
 }
 
 /** A toggle that prepends new matching events to the table as they are appended. */
-function liveButton(params: URLSearchParams, body: HTMLElement, onRecord: (record: EventRecord) => void): HTMLElement {
+function liveButton(params: URLSearchParams, body: WindowedBody<EventRecord>, onRecord: (record: EventRecord) => void): HTMLElement {
   const button = h('button.live', { type: 'button', 'aria-pressed': 'false', title: 'Show new events as they arrive' }, 'Live');
   button.addEventListener('click', () => {
     if (live) {
@@ -55,9 +57,7 @@ function liveButton(params: URLSearchParams, body: HTMLElement, onRecord: (recor
     button.setAttribute('aria-pressed', 'true');
     const signal = live.signal;
     streamEvents(stream, signal, (record) => {
-      const tr = row(record);
-      tr.classList.add('new');
-      body.prepend(tr);
+      body.prepend(record, (tr) => tr.classList.add('new'));
       onRecord(record);
     }, () => (button.dataset.open = 'true')).catch((err: Error) => {
       if (signal.aborted) return;
@@ -81,6 +81,8 @@ export async function renderSearch(root: HTMLElement, text: string): Promise<voi
     return;
   }
   const body = h('tbody');
+  // Past a few hundred rows only the ones in view are in the DOM.
+  const rows = new WindowedBody(body, row);
   const status = h('span.status', { 'aria-live': 'polite' }, 'Searching…');
   const table = h(
     'table.results',
@@ -93,13 +95,14 @@ export async function renderSearch(root: HTMLElement, text: string): Promise<voi
   // Facets count what is on screen: the pages loaded and the live arrivals.
   const shown: EventRecord[] = [];
   const facets = h('div.facets', { 'aria-label': 'Facets of the results shown' });
-  const refresh = () => renderFacets(facets, shown, text);
-  root.replaceChildren(h('div.bar', {}, liveButton(params, body, (record) => (shown.push(record), refresh())), status, exports), facets, table);
+  const timeline = h('div.timeline', { 'aria-label': 'Results shown over time' });
+  const refresh = () => (renderFacets(facets, shown, text), renderTimeline(timeline, shown));
+  root.replaceChildren(h('div.bar', {}, liveButton(params, rows, (record) => (shown.push(record), refresh())), status, exports), facets, timeline, table);
   let count = 0;
   const load = async (cursor?: string) => {
     if (cursor) params.set('cursor', cursor);
     const page = await searchEvents(params);
-    body.append(...page.events.map(row));
+    rows.append(page.events);
     shown.push(...page.events);
     refresh();
     count += page.events.length;
@@ -119,7 +122,7 @@ export async function renderSearch(root: HTMLElement, text: string): Promise<voi
     const tr = (ev.target as HTMLElement).closest('tr');
     if (!tr) return;
     if (ev.key === 'Enter') location.hash = eventHref(tr.dataset.id!);
-    if (ev.key === 'ArrowDown' || ev.key === 'j') (tr.nextElementSibling as HTMLElement | null)?.focus();
-    if (ev.key === 'ArrowUp' || ev.key === 'k') (tr.previousElementSibling as HTMLElement | null)?.focus();
+    if (ev.key === 'ArrowDown' || ev.key === 'j') rows.step(tr, 1);
+    if (ev.key === 'ArrowUp' || ev.key === 'k') rows.step(tr, -1);
   });
 }

@@ -9,7 +9,9 @@ import type { FastifyInstance } from 'fastify';
  * reader's token. Only the files that exist at start are served (no wildcard),
  * so the API's routes and its 404s are untouched.
  */
-export function consoleRoutes(app: FastifyInstance, dir: string | undefined): void {
+export function consoleRoutes(app: FastifyInstance, dir: string | undefined, idpOrigins: string[] = []): void {
+  // Signing in exchanges the authorization code at the issuer's token endpoint from the page itself.
+  const connect = ["'self'", ...idpOrigins].join(' ');
   if (dir === undefined || !existsSync(join(dir, 'index.html'))) return;
   app.register(fastifyStatic, {
     root: dir,
@@ -22,7 +24,7 @@ export function consoleRoutes(app: FastifyInstance, dir: string | undefined): vo
       // may make no request at all.
       res.setHeader('content-security-policy', path.endsWith('verify-bundle.html')
         ? "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-        : "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+        : `default-src 'self'; connect-src ${connect}; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`);
       res.setHeader('x-content-type-options', 'nosniff');
     },
   });

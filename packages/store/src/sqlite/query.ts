@@ -5,6 +5,9 @@ import { queryTerms } from '../text.js';
 import { decodeOffsets, type IndexField } from './batchIndex.js';
 
 const PAGE = 256;
+/** Indexes per yield: the first slice is about a console page, later ones grow. */
+const FIRST_CHUNK = 64;
+const MAX_CHUNK = 4096;
 type Row = Record<string, unknown>;
 
 /** Statements of the batch index, prepared once per connection. */
@@ -80,6 +83,9 @@ export function* candidates(q: Queries, filter: QueryFilter): Generator<number[]
   const emit = (first: number, offsets: number[] | undefined): number[] =>
     (offsets ?? []).map((o) => first + o).filter((i) => i < before).reverse();
 
+  // A batch holds up to thousands of entries: hand its survivors out in
+  // growing slices, so that a first page reads about a page, not the batch.
+  let chunk = FIRST_CHUNK;
   let cursor = before;
   for (;;) {
     let page: { first: number; offsets?: number[] }[];
@@ -100,7 +106,12 @@ export function* candidates(q: Queries, filter: QueryFilter): Generator<number[]
       const kept = refine(first, offsets, skip);
       if (kept && kept.length > 0) {
         const out = emit(first, kept);
-        if (out.length > 0) yield out;
+        for (let k = 0; k < out.length; ) {
+          const slice = out.slice(k, k + chunk);
+          k += slice.length;
+          chunk = Math.min(chunk * 2, MAX_CHUNK);
+          yield slice;
+        }
       }
     }
     if (page.length < PAGE) return;

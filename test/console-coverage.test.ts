@@ -1,0 +1,149 @@
+/**
+ * The console's coverage page and timeline, end to end in Debian's Chromium
+ * against a real `stele serve`: a device skips a sequence number, the
+ * collector records a stele.gap, and `#/coverage` shows the device with its
+ * gap highlighted; the search page draws a histogram of the rows shown.
+ * Skips when /usr/bin/chromium is absent (apt-get install -y chromium).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { ROOT, removeTempDirs, seedEvent, steleJson, tempDir } from './helpers.js';
+import { startCollector, type Collector } from './sourcesProcess.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+const DEVICE = 'emacs-gappy';
+const BULK = 600;
+
+if (!hasChromium) console.warn(`test/console-coverage.test.ts: skipped: ${CHROMIUM} is absent (apt-get install -y chromium)`);
+
+describe.skipIf(!hasChromium)('the console coverage page in Chromium', () => {
+  let collector: Collector;
+  let browser: Browser;
+  let readToken: string;
+
+  const post = async (events: unknown[]) => {
+    const response = await fetch(`${collector.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${collector.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(events),
+    });
+    expect(response.status).toBe(201);
+  };
+
+  beforeAll(async () => {
+    const dir = join(tempDir('console-coverage'), 'data');
+    collector = await startCollector(dir);
+    // One device sends 1, 2, then 4: number 3 is missing, a stele.gap.
+    const now = Date.now();
+    await post([1, 2].map((seq) => ({ ...seedEvent(seq), id: `gappy-${seq}`, time: new Date(now - (5 - seq) * 1000).toISOString(), device: { id: DEVICE, seq } })));
+    await post([{ ...seedEvent(4), id: 'gappy-4', time: new Date(now).toISOString(), device: { id: DEVICE, seq: 4 } }]);
+    // Enough rows, without devices, for the results table to render only those in view.
+    await post(Array.from({ length: BULK }, (_, i) => ({ ...seedEvent(10 + i), device: undefined })));
+    // A device with no gap.
+    await post([{ ...seedEvent(0), id: 'quiet-1', time: new Date(now - 3_600_000).toISOString(), device: { id: 'git-quiet', seq: 1 } }]);
+    const created = await steleJson<{ token: string }>(['token', 'create', '--dir', dir, '--name', 'console', '--scope', 'read', '--json']);
+    readToken = created.json.token;
+    // The collector follows the log after each commit: wait for the gap to be counted.
+    for (let i = 0; ; i++) {
+      const body = (await (await fetch(`${collector.url}/v1/devices`, { headers: { authorization: `Bearer ${readToken}` } })).json()) as { devices: { id: string; gaps: number }[] };
+      if (body.devices.find((d) => d.id === DEVICE)?.gaps) break;
+      if (i > 100) throw new Error(`the collector never counted the gap: ${JSON.stringify(body)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await collector?.stop();
+    removeTempDirs();
+  });
+
+  async function signedIn(): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(collector.url + '/');
+    await page.fill('#token', readToken);
+    await page.click('form.token button');
+    await page.waitForSelector('table.results tbody tr');
+    return page;
+  }
+
+  test('the search page draws a timeline of the rows shown', async () => {
+    const page = await signedIn();
+    await page.locator('.timeline .tbar').first().waitFor();
+    const counts = await page.locator('.timeline .tbar').evaluateAll((bars) => bars.map((b) => Number((b as HTMLElement).dataset.count)));
+    const rows = await page.locator('table.results tbody tr').count();
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(rows);
+    expect(await page.locator('.timeline .taxis').innerText()).toMatch(/per \d+[smhd]/);
+    await page.screenshot({ path: join(ARTIFACTS, 'console-timeline.png'), fullPage: true });
+    await page.context().close();
+  });
+
+  test('past 500 rows the results table renders only the rows in view', async () => {
+    const page = await signedIn();
+    const data = 'table.results tbody tr:not(.spacer)';
+    while (await page.locator('button.more').count()) {
+      const before = parseInt(await page.locator('.bar .status').innerText(), 10);
+      await page.click('button.more');
+      await page.waitForFunction((n) => parseInt(document.querySelector('.bar .status')?.textContent ?? '', 10) > n, before);
+    }
+    const total = Number((await page.locator('.bar .status').innerText()).match(/^(\d+)/)![1]);
+    expect(total).toBeGreaterThan(BULK);
+    expect(await page.locator(data).count()).toBeLessThan(200);
+    expect(await page.locator('table.results tbody tr.spacer').count()).toBe(2);
+    // The timeline still counts every row loaded.
+    const counts = await page.locator('.timeline .tbar').evaluateAll((bars) => bars.map((b) => Number((b as HTMLElement).dataset.count)));
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(total);
+    // Scrolled to the end, the last rows are drawn.
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await page.waitForFunction((n) => document.querySelector(`table.results tbody tr[data-index="${n - 1}"]`) !== null, total);
+    expect(await page.locator(data).count()).toBeLessThan(200);
+    // The keyboard walks past the rendered rows.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForFunction(() => document.querySelector('table.results tbody tr[data-index="0"]') !== null);
+    await page.locator('table.results tbody tr[data-index="0"]').focus();
+    for (let i = 0; i < 120; i++) await page.keyboard.press('j');
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.index)).toBe('120');
+    await page.context().close();
+  });
+
+  test('the coverage page lists every device and highlights the gap', async () => {
+    const page = await signedIn();
+    // The collector dates lastSeen by arrival: twenty minutes on, every device is silent.
+    await page.clock.setFixedTime(Date.now() + 20 * 60_000);
+    await page.click('header a.nav[href="#/coverage"]');
+    await page.waitForURL(/#\/coverage$/);
+    const gappy = page.locator(`table.coverage tr[data-device="${DEVICE}"]`);
+    await gappy.waitFor();
+    expect(await gappy.getAttribute('data-state')).toBe('gap');
+    expect(await gappy.locator('td.gaps').innerText()).toBe('1');
+    const cells = await gappy.locator('td').allInnerTexts();
+    expect(cells[1]).toContain('@example.com');
+    expect(cells[4]).toBe('4'); // last sequence number
+    const quiet = page.locator('table.coverage tr[data-device="git-quiet"]');
+    expect(await quiet.getAttribute('data-state')).toBe('silent');
+    expect(await quiet.locator('td.age').innerText()).toContain('silent');
+    expect(await gappy.locator('td.age').innerText()).toContain('silent');
+    // Gaps first.
+    expect(await page.locator('table.coverage tbody tr').first().getAttribute('data-device')).toBe(DEVICE);
+    expect(await page.locator('main .status').innerText()).toMatch(/2 devices · 1 gap · 2 silent/);
+    await page.screenshot({ path: join(ARTIFACTS, 'console-coverage.png'), fullPage: true });
+
+    // The gap count links to the stele.gap events.
+    await gappy.locator('td.gaps a').click();
+    await page.waitForURL(/#\/\?q=action%3Astele\.gap/);
+    await page.waitForSelector('table.results tbody tr');
+    for (const row of await page.locator('table.results tbody tr').allInnerTexts()) expect(row).toContain('stele.gap');
+    await page.context().close();
+  });
+});
