@@ -53,7 +53,7 @@ export function openTokenStore(dir: string): TokenStore {
   )`);
   const insert = db.prepare('INSERT INTO tokens (id, name, scope, hash, created) VALUES (?, ?, ?, ?, ?)');
   const byHash = db.prepare('SELECT id, name, scope, hash, created, revoked FROM tokens WHERE hash = ?');
-  const all = db.prepare('SELECT id, name, scope, created, revoked FROM tokens ORDER BY created, id');
+  const all = db.prepare('SELECT id, name, scope, created, revoked FROM tokens ORDER BY rowid');
   const find = db.prepare('SELECT id, name, scope, created, revoked FROM tokens WHERE (id = ? OR name = ?) AND revoked IS NULL');
   const revoke = db.prepare('UPDATE tokens SET revoked = ? WHERE id = ?');
 
