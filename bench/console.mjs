@@ -4,13 +4,13 @@
 // (GET /v1/events?limit=50) of each query the console sends, cold (first
 // request of a fresh server process) and warm (repeated). Prints one JSON
 // object on stdout, progress on stderr.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { initStore, openStore } from '../packages/store/dist/index.js';
-import { cleanup, now, progress, round, tempDir } from './lib.mjs';
+import { cleanup, now, progress, round, startServer, stopServer, tempDir } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TOTAL = Number(process.env.BENCH_CONSOLE_EVENTS ?? 1_000_000);
@@ -75,29 +75,6 @@ const queries = {
   combination: 'actor=carol@example.com&action=package.*&q=fix&since=2h',
 };
 
-function start(args) {
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const look = (chunk) => {
-      seen += chunk;
-      const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
-      if (m) resolve({ child, url: m[1] });
-    };
-    child.stdout.on('data', look);
-    child.stderr.on('data', look);
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${seen}`)));
-  });
-}
-
-function stop(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', resolve);
-    child.kill('SIGTERM');
-  });
-}
-
 async function timeQuery(url, token, qs) {
   const t = now();
   const res = await fetch(`${url}/v1/events?limit=${LIMIT}${qs ? `&${qs}` : ''}`, { headers: { authorization: `Bearer ${token}` } });
@@ -148,7 +125,7 @@ try {
   const counts = {};
   for (let r = 0; r < ROUNDS; r++) {
     progress(`round ${r + 1}/${ROUNDS}: starting stele serve`);
-    const server = await start(['packages/cli/bin/stele.js', 'serve', '--dir', dir, '--port', '0', '--log-level', 'warn']);
+    const server = await startServer(['packages/cli/bin/stele.js', 'serve', '--dir', dir, '--port', '0', '--log-level', 'warn']);
     try {
       // Cold: the first request of each query in this process, in a rotated order.
       const names = Object.keys(queries);
@@ -162,7 +139,7 @@ try {
         for (const name of names) warm[name].push((await timeQuery(server.url, token, queries[name])).ms);
       }
     } finally {
-      await stop(server.child);
+      await stopServer(server.child);
     }
   }
 

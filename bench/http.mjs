@@ -1,41 +1,17 @@
 // HTTP load against a real `stele serve` in its own process, over loopback,
 // with autocannon; and the same load against a bare Fastify route (bench/
 // bare-server.mjs) as the ceiling. Prints one JSON object.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { benchEvent } from './events.mjs';
+import { startServer, stopServer } from './lib.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const log = (m) => process.stderr.write(`[http] ${m}\n`);
 const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 8);
 
 /** Starts a process that prints its URL (bare server) or says "listening on URL" (stele serve). */
-function start(args, env = {}) {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const look = (chunk) => {
-      seen += chunk;
-      const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
-      if (m) resolve({ child, url: m[1] });
-    };
-    child.stdout.on('data', look);
-    child.stderr.on('data', look);
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${seen}`)));
-  });
-}
-
-function stop(child) {
-  return new Promise((resolve) => {
-    child.once('exit', resolve);
-    child.kill('SIGTERM');
-  });
-}
-
 function run(opts) {
   return new Promise((resolve, reject) => {
     autocannon({ ...opts, duration: opts.duration ?? seconds }, (err, result) => (err ? reject(err) : resolve(result)));
@@ -83,14 +59,14 @@ async function measure(url, token) {
 
 const dir = mkdtempSync(join(tmpdir(), 'stele-bench-http-'));
 try {
-  const stele = await start(['packages/cli/bin/stele.js', 'serve', '--dir', dir, '--port', '0', '--log-level', 'warn']);
+  const stele = await startServer(['packages/cli/bin/stele.js', 'serve', '--dir', dir, '--port', '0', '--log-level', 'warn']);
   const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
   const steleResult = await measure(stele.url, token);
-  await stop(stele.child);
+  await stopServer(stele.child);
 
-  const bare = await start(['bench/bare-server.mjs']);
+  const bare = await startServer(['bench/bare-server.mjs']);
   const bareResult = await measure(bare.url, undefined);
-  await stop(bare.child);
+  await stopServer(bare.child);
 
   const ratio = (a, b) => (b ? +(a / b).toFixed(3) : null);
   const out = {

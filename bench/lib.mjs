@@ -1,9 +1,13 @@
 // Shared helpers of the benchmarks: temporary data directories, timing,
 // medians, progress on stderr.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 const dirs = [];
 
@@ -51,4 +55,32 @@ export function round(value, digits = 3) {
 /** The median of rates and every one of them, rounded. */
 export function summary(rates) {
   return { median: round(median(rates)), runs: rates.map((r) => round(r)) };
+}
+
+/**
+ * Starts a node process from the repository root that announces its URL
+ * (`stele serve` on stderr, the bare server on stdout); resolves with it.
+ */
+export function startServer(args, env = {}) {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const look = (chunk) => {
+      seen += chunk;
+      const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
+      if (m) resolve({ child, url: m[1] });
+    };
+    child.stdout.on('data', look);
+    child.stderr.on('data', look);
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${seen}`)));
+  });
+}
+
+/** Stops a process started by {@link startServer} with SIGTERM and waits for it. */
+export function stopServer(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', resolve);
+    child.kill('SIGTERM');
+  });
 }
