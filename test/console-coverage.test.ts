@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ROOT, removeTempDirs, seedEvent, steleJson, tempDir } from './helpers.js';
 import { startCollector, type Collector } from './sourcesProcess.js';
+import { CHROMIUM, launchChromium } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const DEVICE = 'emacs-gappy';
@@ -54,11 +54,7 @@ describe.skipIf(!hasChromium)('the console coverage page in Chromium', () => {
       if (i > 100) throw new Error(`the collector never counted the gap: ${JSON.stringify(body)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
   });
 

@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ROOT, removeTempDirs, seedEvent, stele, steleJson, tempDir } from './helpers.js';
 import { startCollector, type Collector } from './sourcesProcess.js';
+import { CHROMIUM, launchChromium } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const COUNT = 30;
@@ -38,12 +38,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     expect(response.status).toBe(201);
     const created = await steleJson<{ token: string }>(['token', 'create', '--dir', dir, '--name', 'console', '--scope', 'read', '--json']);
     readToken = created.json.token;
-    const { chromium } = await import('playwright-core');
-    // launch() gives every run a fresh, temporary --user-data-dir of its own (it refuses one in args).
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
   });
 

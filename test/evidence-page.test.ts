@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { removeTempDirs, seedEvent, stele, tempDir } from './helpers.js';
 import { startCollector, type Collector } from './sourcesProcess.js';
+import { CHROMIUM, launchChromium } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 
 if (!hasChromium) console.warn(`test/evidence-page.test.ts: skipped: ${CHROMIUM} is absent (apt-get install -y chromium)`);
@@ -37,8 +37,7 @@ describe.skipIf(!hasChromium)('the offline evidence verifier page in Chromium', 
     const bundle = await fetch(`${collector.url}/v1/evidence?source=emacs&limit=50`, { headers: auth });
     expect(bundle.ok).toBe(true);
     bundleText = JSON.stringify(await bundle.json(), null, 2);
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
