@@ -1,4 +1,4 @@
-import { CompactRange, TILE_HEIGHT, type Hasher, type NodeId } from '@stele/log';
+import { CompactRange, TILE_HEIGHT, hashNodes, type Hasher, type NodeId } from '@stele/log';
 import type { LogDriver } from './driver.js';
 
 /**
@@ -9,13 +9,8 @@ import type { LogDriver } from './driver.js';
 export async function readNode(driver: LogDriver, hasher: Hasher, node: NodeId): Promise<Uint8Array> {
   const base = node.level - (node.level % TILE_HEIGHT);
   const span = 2 ** (node.level - base);
-  let hashes = await driver.readHashes(base, node.index * span, (node.index + 1) * span);
-  while (hashes.length > 1) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i < hashes.length; i += 2) next.push(hasher.hashChildren(hashes[i]!, hashes[i + 1]!));
-    hashes = next;
-  }
-  return hashes[0]!;
+  // A power of two of hashes: their tree hash is the node's.
+  return hashNodes(hasher, await driver.readHashes(base, node.index * span, (node.index + 1) * span));
 }
 
 /** Reads many nodes. */
