@@ -19,6 +19,7 @@ import { tileRoutes } from './routes/tiles.js';
 import { sourceRoutes } from './routes/sources.js';
 import { consoleRoutes } from './routes/console.js';
 import { adminRoutes } from './routes/admin.js';
+import { facetRoutes } from './routes/facets.js';
 
 /** Options of {@link buildApp}. */
 export interface AppOptions {
@@ -119,6 +120,7 @@ export function buildApp(options: AppOptions): App {
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody('ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)));
 
   eventRoutes(app, context);
+  facetRoutes(app, context);
   proofRoutes(app, context);
   tileRoutes(app, context);
   metaRoutes(app, context);

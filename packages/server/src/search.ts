@@ -1,3 +1,4 @@
+import { setImmediate as tick } from 'node:timers/promises';
 import type { EventRecord } from '@stele/log';
 import { recordMatcher, type Log, type LogEntry, type QueryFilter } from '@stele/store';
 import { resolvePerson, type IdentityMap, type Person } from './identityMap.js';
@@ -35,14 +36,21 @@ export function namesTicket(record: EventRecord, ticket: string, matchers: reado
   return ticketsIn([record.reason, record.target?.id, record.target?.name], matchers).includes(wanted);
 }
 
-/** Reads one store query page by page, newest first, keeping the records `keep` accepts. */
-function pager(log: Log, filter: QueryFilter, keep: (r: EventRecord) => boolean) {
+/**
+ * Reads one store query page by page, newest first, keeping the records
+ * `keep` accepts. With `pause`, it yields to the event loop before every page
+ * but the first, so a long scan holds up appends and other requests for no
+ * more than one page's work (the SQLite driver reads synchronously).
+ */
+function pager(log: Log, filter: QueryFilter, keep: (r: EventRecord) => boolean, pause = false) {
   let buffer: LogEntry[] = [];
   let before = filter.before;
   let done = false;
+  let pages = 0;
   return {
     async peek(): Promise<LogEntry | undefined> {
       while (buffer.length === 0 && !done) {
+        if (pause && pages++ > 0) await tick();
         const page = await log.query({ ...filter, before, limit: filter.limit });
         if (page.length < filter.limit) done = true;
         if (page.length > 0) before = page[page.length - 1]!.index;
@@ -54,33 +62,56 @@ function pager(log: Log, filter: QueryFilter, keep: (r: EventRecord) => boolean)
   };
 }
 
+/** Merges newest-first streams into one, each entry once (the same entry may come from two identifiers). */
+async function* merge(streams: ReturnType<typeof pager>[]): AsyncGenerator<LogEntry> {
+  for (;;) {
+    let best: { index: number; at: number } | undefined;
+    for (let i = 0; i < streams.length; i++) {
+      const head = await streams[i]!.peek();
+      if (head && (!best || head.index > best.index)) best = { index: head.index, at: i };
+    }
+    if (!best) return;
+    const entry = (await streams[best.at]!.peek())!;
+    for (const stream of streams) if ((await stream.peek())?.index === best.index) stream.shift();
+    yield entry;
+  }
+}
+
+/** The streams of a search: one per identifier of the person, each keeping what the ticket filter accepts. */
+function streamsOf(log: Log, filter: QueryFilter, options: SearchOptions, person: Person | undefined, pause = false) {
+  const ticket = options.ticket;
+  // The ticket is also a free-text phrase, so the store's full-text index narrows the candidates.
+  const text = ticket === undefined ? filter.text : [filter.text, ticket].filter((t) => t !== undefined && t !== '').join(' ');
+  const keep = ticket === undefined ? () => true : (r: EventRecord) => namesTicket(r, ticket, options.tickets);
+  const actors = person ? person.identifiers : [filter.actor];
+  return actors.map((actor) => pager(log, { ...filter, actor, text }, keep, pause));
+}
+
 /**
  * A store query with person expansion and the ticket filter: up to
  * `filter.limit` entries, newest first, each at most once.
  */
 export async function searchLog(log: Log, filter: QueryFilter, options: SearchOptions): Promise<SearchResult> {
   const person = filter.actor !== undefined && options.people ? await resolvePerson(log, options.people, filter.actor) : undefined;
-  const ticket = options.ticket;
-  if (!person && ticket === undefined) return { entries: await log.query(filter) };
-  // The ticket is also a free-text phrase, so the store's full-text index narrows the candidates.
-  const text = ticket === undefined ? filter.text : [filter.text, ticket].filter((t) => t !== undefined && t !== '').join(' ');
-  const keep = ticket === undefined ? () => true : (r: EventRecord) => namesTicket(r, ticket, options.tickets);
-  const actors = person ? person.identifiers : [filter.actor];
-  const streams = actors.map((actor) => pager(log, { ...filter, actor, text }, keep));
+  if (!person && options.ticket === undefined) return { entries: await log.query(filter) };
   const entries: LogEntry[] = [];
-  while (entries.length < filter.limit) {
-    let best: { index: number; at: number } | undefined;
-    for (let i = 0; i < streams.length; i++) {
-      const head = await streams[i]!.peek();
-      if (head && (!best || head.index > best.index)) best = { index: head.index, at: i };
-    }
-    if (!best) break;
-    const entry = (await streams[best.at]!.peek())!;
-    // The same entry may come from two identifiers (an actor with both id and e-mail listed).
-    for (const stream of streams) if ((await stream.peek())?.index === best.index) stream.shift();
+  if (filter.limit <= 0) return { entries, ...(person && { person }) };
+  for await (const entry of merge(streamsOf(log, filter, options, person))) {
     entries.push(entry);
+    if (entries.length >= filter.limit) break;
   }
   return { entries, ...(person && { person }) };
+}
+
+/**
+ * Every entry a search matches, newest first, without end: the store is read
+ * `filter.limit` candidates at a time, and the caller stops when it has seen
+ * enough. Between pages it yields to the event loop, so a long scan never
+ * holds up appends and other requests for more than one page's work.
+ */
+export async function scanLog(log: Log, filter: QueryFilter, options: SearchOptions): Promise<{ person?: Person; entries: AsyncIterable<LogEntry> }> {
+  const person = filter.actor !== undefined && options.people ? await resolvePerson(log, options.people, filter.actor) : undefined;
+  return { ...(person && { person }), entries: merge(streamsOf(log, filter, options, person, true)) };
 }
 
 /**
