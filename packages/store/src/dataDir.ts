@@ -8,6 +8,7 @@ import { createNodeSigner } from './signer.js';
 import type { LogDriver } from './driver.js';
 import { openLog, type Log, type LogOptions } from './log.js';
 import { openSqliteDriver } from './sqlite/driver.js';
+import { withWriterThread } from './writer/writerThread.js';
 
 /** The files of a data directory. */
 export const DATA_FILES = {
@@ -87,6 +88,11 @@ export async function openForAudit(dir: string): Promise<AuditedStore> {
 export interface OpenStoreOptions extends Omit<LogOptions, 'driver' | 'signer' | 'origin'> {
   /** `read` loads no signer key, so the log cannot be appended to (default `append`). */
   mode?: 'append' | 'read';
+  /**
+   * Commit on a writer thread, pipelined with the sequencing of the next batch
+   * (default true when appending; see writer/writerThread.ts).
+   */
+  writerThread?: boolean;
 }
 
 /** An open data directory: the log service and the log's verifier. */
@@ -99,7 +105,7 @@ export interface Store {
 
 /** Opens the log in a directory, with its signer unless read-only. */
 export async function openStore(dir: string, options: OpenStoreOptions = {}): Promise<Store> {
-  const { mode: _mode, ...logOptions } = options;
+  const { mode: _mode, writerThread = true, ...logOptions } = options;
   requireStore(dir);
   const verifierKey = readVerifierKey(dir);
   const verifier = await createVerifier(verifierKey);
@@ -111,7 +117,8 @@ export async function openStore(dir: string, options: OpenStoreOptions = {}): Pr
     }
     signer = await createNodeSigner(signerKey);
   }
-  const driver = openSqliteDriver({ path: join(dir, DATA_FILES.database) });
+  const sqlite = openSqliteDriver({ path: join(dir, DATA_FILES.database) });
+  const driver = signer && writerThread ? withWriterThread(sqlite) : sqlite;
   try {
     const log = await openLog({ ...logOptions, driver, signer });
     return { dir, log, verifierKey, verifier };

@@ -54,6 +54,14 @@ export interface Batch {
   checkpoint: StoredCheckpoint;
   /** Also append the checkpoint to the history (at least one per second of activity). */
   historic: boolean;
+  /**
+   * The latest checkpoint's note the batch was sequenced on (null: the log had
+   * none). When given, the driver MUST refuse the batch with
+   * `ERR_SIZE_CONFLICT` unless it still is the latest: a batch sequenced on
+   * another that never landed (pipelined commits) must not land either, even
+   * when a second writer has made the size match.
+   */
+  parent?: string | null;
 }
 
 /** The persisted state a log service starts from. */

@@ -1,9 +1,9 @@
 import {
   EventValidationError, MAX_ENTRY_SIZE, equalBytes, parseCheckpoint, parseNote, recordBytes, formatCheckpoint, formatTime, fromUtf8, newEventId,
   planConsistency, planInclusion, sameEvent, signNote, toRecord, validateEvent,
-  type EventInput, type EventRecord, type FieldError, type Hasher, type NoteSigner, type Submitter,
+  type CompactRange, type EventInput, type EventRecord, type FieldError, type Hasher, type NoteSigner, type Submitter,
 } from '@stele/log';
-import type { IndexRow, LogDriver, QueryFilter, StoredCheckpoint, StoredEntry, TreeHash } from './driver.js';
+import type { Batch, IndexRow, LogDriver, QueryFilter, StoredCheckpoint, StoredEntry, TreeHash } from './driver.js';
 import { StoreError } from './errors.js';
 import { recordMatcher } from './filter.js';
 import { nodeHasher } from './hash.js';
@@ -105,7 +105,36 @@ interface Pending {
   submitter: Submitter | undefined;
   resolve(result: AppendResult): void;
   reject(err: unknown): void;
+  /** How many times its batch was refused because the log changed under it. */
+  attempts: number;
 }
+
+/** Where an id of a sequenced batch went. */
+interface Seen {
+  index: number;
+  record: EventRecord;
+}
+
+interface Accepted {
+  call: Pending;
+  entries: AppendedEntry[];
+}
+
+/** A batch sequenced on the tip: its calls' answers and, when it adds entries, what to commit. */
+interface Sequenced {
+  accepted: Accepted[];
+  seen: Map<string, Seen>;
+  commit?: { batch: Batch; range: CompactRange; size: number; note: string };
+}
+
+/** A batch handed to the driver and not yet settled. */
+interface InFlight {
+  seen: Map<string, Seen>;
+  done: Promise<void>;
+}
+
+/** Batches sequenced ahead of the durable state: one being written, one being prepared. */
+const MAX_IN_FLIGHT = 2;
 
 /** Parses stored bytes back into a record (they were written canonical by us). */
 export function parseRecord(bytes: Uint8Array): EventRecord {
@@ -140,74 +169,178 @@ export async function openLog(options: LogOptions): Promise<Log> {
     throw new StoreError('ERR_STORE_CORRUPT', 'the stored tree does not match the latest checkpoint; run stele verify');
   }
 
+  // Two states: what is durable (answers reads, proofs, subscribers) and the
+  // tip that batches are sequenced on. They differ while commits are in
+  // flight: the next batch is sequenced, hashed and signed while the previous
+  // one is being written (up to MAX_IN_FLIGHT at once). A batch is
+  // acknowledged only once it and every batch before it are durable.
+  let tipRange = range;
+  let tipSize = size;
+  let tipLatest = latest;
   const queue: Pending[] = [];
   const listeners = new Set<(event: CommitEvent) => void>();
+  const inFlight: InFlight[] = [];
+  /** Calls of failed or abandoned batches, in order, to sequence again once the state is re-read. */
+  const retry: Pending[] = [];
+  let settled: Promise<unknown> = Promise.resolve();
   let queued = 0;
   let scheduled = false;
-  let flushing: Promise<void> | undefined;
+  let sequencing = false;
+  let broken = false;
   let closed = false;
 
   function schedule(): void {
-    if (scheduled || flushing) return;
+    if (scheduled || sequencing || broken || inFlight.length >= MAX_IN_FLIGHT || queue.length === 0) return;
     scheduled = true;
     setImmediate(() => {
       scheduled = false;
-      flushing = flush().finally(() => {
-        flushing = undefined;
-        if (queue.length > 0) schedule();
-      });
+      void sequenceNext();
     });
   }
 
-  /** One group commit: every waiting call, up to maxBatch events, in one transaction. */
-  async function flush(): Promise<void> {
+  /** Takes every waiting call, up to maxBatch events, sequences them on the tip and hands the batch to the driver. */
+  async function sequenceNext(): Promise<void> {
+    if (sequencing || broken || inFlight.length >= MAX_IN_FLIGHT || queue.length === 0) return;
+    // With nothing in flight, about half of what waits: the rest is sequenced
+    // while the first half is written, and the pipeline fills.
+    const limit = inFlight.length === 0 && queue.length > 1 ? Math.min(maxBatch, Math.ceil(queued / 2)) : maxBatch;
     const calls: Pending[] = [];
     let taken = 0;
-    while (queue.length > 0 && (calls.length === 0 || taken + queue[0]!.inputs.length <= maxBatch)) {
+    while (queue.length > 0 && (calls.length === 0 || taken + queue[0]!.inputs.length <= limit)) {
       const call = queue.shift()!;
       calls.push(call);
       taken += call.inputs.length;
     }
     queued -= taken;
+    sequencing = true;
+    let batch: Sequenced | undefined;
     try {
-      // Another writer (a second collector, the CLI) may have appended since we
-      // last looked: the driver refuses the batch, we catch up and sequence again.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await commitCalls(calls);
-          break;
-        } catch (err) {
-          if (!(err instanceof StoreError && err.code === 'ERR_SIZE_CONFLICT') || attempt >= 5) throw err;
-          await reload();
-        }
-      }
+      batch = await sequence(calls);
     } catch (err) {
       for (const call of calls) call.reject(err);
+    } finally {
+      sequencing = false;
     }
+    if (batch && broken) {
+      // A commit failed while this batch was being sequenced on top of it.
+      retry.push(...batch.accepted.map((a) => a.call));
+    } else if (batch) {
+      if (batch.commit) {
+        tipRange = batch.commit.range;
+        tipSize = batch.commit.size;
+        tipLatest = batch.commit.note;
+        if (batch.commit.batch.historic) lastHistoric = batch.commit.batch.checkpoint.created;
+      }
+      const flight: InFlight = { seen: batch.seen, done: batch.commit ? driver.commit(batch.commit.batch) : Promise.resolve() };
+      inFlight.push(flight);
+      // Settled strictly in order: a batch is acknowledged after those before it.
+      const sequenced = batch;
+      settled = settled.then(() => settle(flight, sequenced));
+    }
+    recoverIfIdle();
+    schedule();
   }
 
-  async function commitCalls(calls: Pending[]): Promise<void> {
+  /** Waits for one batch's commit; acknowledges it, or sets its calls aside to try again. */
+  async function settle(flight: InFlight, batch: Sequenced): Promise<void> {
+    let error: unknown;
+    try {
+      await flight.done;
+    } catch (err) {
+      error = err;
+    }
+    inFlight.splice(inFlight.indexOf(flight), 1);
+    if (broken || error !== undefined) {
+      // This batch failed, or was sequenced on one that did: none of it is
+      // acknowledged. Calls refused by another writer's append (or only by
+      // an earlier failure) are sequenced again on the re-read state.
+      broken = true;
+      const again = error === undefined || (error instanceof StoreError && error.code === 'ERR_SIZE_CONFLICT');
+      for (const { call } of batch.accepted) {
+        if (again && ++call.attempts < 5) retry.push(call);
+        else call.reject(error ?? new StoreError('ERR_SIZE_CONFLICT', 'the log changed under this append; try again'));
+      }
+      recoverIfIdle();
+      return;
+    }
+    if (batch.commit) {
+      const { range: r, size: s, note, batch: b } = batch.commit;
+      range = r;
+      size = s;
+      latest = note;
+      latestCreated = b.checkpoint.created;
+      if (listeners.size > 0) {
+        const event: CommitEvent = { entries: b.entries.map(committedEntry), size, checkpoint: note };
+        for (const listener of listeners) {
+          // A listener's failure must not undo the acknowledgement of a durable batch.
+          try {
+            listener(event);
+          } catch (err) {
+            process.emitWarning(`a commit listener failed: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
+      }
+    }
+    for (const a of batch.accepted) a.call.resolve({ entries: a.entries, checkpoint: latest!, size });
+    schedule();
+  }
+
+  /** After a failure, once nothing is in flight: re-read the store and sequence the set-aside calls again. */
+  function recoverIfIdle(): void {
+    if (!broken || sequencing || inFlight.length > 0) return;
+    sequencing = true;
+    reload()
+      .then(
+        () => {
+          queue.unshift(...retry);
+          for (const call of retry) queued += call.inputs.length;
+        },
+        (err: unknown) => {
+          for (const call of retry) call.reject(err);
+        },
+      )
+      .finally(() => {
+        retry.length = 0;
+        sequencing = false;
+        broken = false;
+        schedule();
+      });
+  }
+
+  /** The calls' events as one batch on the tip: duplicates answered, new entries hashed, the checkpoint signed. */
+  async function sequence(calls: Pending[]): Promise<Sequenced | undefined> {
+    // Ids of batches still in flight are not in the store yet; taken before
+    // the lookup, so that a batch landing during it is seen one way or the other.
+    const flying = inFlight.map((f) => f.seen);
     const ids = calls.flatMap((c) => c.inputs.flatMap((e) => (e.id === undefined ? [] : [e.id])));
     const stored = ids.length > 0 ? await driver.findIds(ids) : new Map<string, StoredEntry>();
     const now = clock();
     const received = formatTime(now);
-    const work = range.clone();
+    const start = tipSize;
+    const work = tipRange.clone();
     const entries: (StoredEntry & { row: IndexRow })[] = [];
     const hashes: TreeHash[] = [];
-    const seen = new Map<string, { index: number; record: EventRecord }>();
-    const accepted: { call: Pending; entries: AppendedEntry[] }[] = [];
+    const seen = new Map<string, Seen>();
+    const accepted: Accepted[] = [];
     const keepTileLevels = (level: number, index: number, hash: Uint8Array) => {
       if (level > 0 && level % 8 === 0) hashes.push({ level, index, hash });
+    };
+    const inFlightId = (id: string): Seen | undefined => {
+      for (let i = 0; i < flying.length; i++) {
+        const hit = flying[i]!.get(id);
+        if (hit) return hit;
+      }
+      return undefined;
     };
 
     for (const call of calls) {
       const mine: (StoredEntry & { row: IndexRow })[] = [];
-      const mineSeen = new Map<string, { index: number; record: EventRecord }>();
+      const mineSeen = new Map<string, Seen>();
       const out: AppendedEntry[] = [];
       try {
         for (const input of call.inputs) {
           if (input.id !== undefined) {
-            const prior = mineSeen.get(input.id) ?? seen.get(input.id) ?? fromStored(stored.get(input.id));
+            const prior = mineSeen.get(input.id) ?? seen.get(input.id) ?? inFlightId(input.id) ?? fromStored(stored.get(input.id));
             if (prior) {
               if (!sameEvent(input, prior.record)) {
                 throw new StoreError('ERR_ID_CONFLICT', `id ${input.id} is already in the log (index ${prior.index}) with different content`);
@@ -216,7 +349,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
               continue;
             }
           }
-          const index = size + entries.length + mine.length;
+          const index = start + entries.length + mine.length;
           const id = input.id ?? newEventId(now);
           const record = toRecord(input, { id, received, index, submitter: call.submitter });
           const bytes = recordBytes(record);
@@ -238,26 +371,16 @@ export async function openLog(options: LogOptions): Promise<Log> {
       for (const [id, v] of mineSeen) seen.set(id, v);
       accepted.push({ call, entries: out });
     }
-    if (accepted.length === 0) return;
+    if (accepted.length === 0) return undefined;
+    if (entries.length === 0) return { accepted, seen };
 
-    if (entries.length > 0) {
-      const newSize = size + entries.length;
-      const body = formatCheckpoint({ origin: origin!, size: newSize, root: work.root(), extensions: [] });
-      const note = await signNote(body, signer!);
-      const created = clock();
-      const historic = lastHistoric === undefined || created - lastHistoric >= historyInterval;
-      await driver.commit({ entries, hashes, checkpoint: { size: newSize, created, note }, historic });
-      range = work;
-      size = newSize;
-      latest = note;
-      latestCreated = created;
-      if (historic) lastHistoric = created;
-      if (listeners.size > 0) {
-        const event: CommitEvent = { entries: entries.map(committedEntry), size, checkpoint: note };
-        for (const listener of listeners) listener(event);
-      }
-    }
-    for (const a of accepted) a.call.resolve({ entries: a.entries, checkpoint: latest!, size });
+    const newSize = start + entries.length;
+    const body = formatCheckpoint({ origin: origin!, size: newSize, root: work.root(), extensions: [] });
+    const note = await signNote(body, signer!);
+    const created = clock();
+    const historic = lastHistoric === undefined || created - lastHistoric >= historyInterval;
+    const batch: Batch = { entries, hashes, checkpoint: { size: newSize, created, note }, historic, parent: tipLatest ?? null };
+    return { accepted, seen, commit: { batch, range: work, size: newSize, note } };
   }
 
   /** Re-reads the tree state after another writer appended. */
@@ -268,6 +391,9 @@ export async function openLog(options: LogOptions): Promise<Log> {
     latest = now.latest?.note;
     latestCreated = now.latest?.created;
     lastHistoric = now.lastHistoric?.created;
+    tipRange = range;
+    tipSize = size;
+    tipLatest = latest;
   }
 
   function fromStored(entry: StoredEntry | undefined) {
@@ -319,9 +445,11 @@ export async function openLog(options: LogOptions): Promise<Log> {
     checkpoint: () => latest,
     stats: () => ({ queued, checkpointCreated: latestCreated }),
     async catchUp() {
-      if (flushing || scheduled || closed) return; // a commit in flight catches up by itself
+      // A commit in flight catches up by itself (the driver refuses it, the state is re-read).
+      const busy = () => scheduled || sequencing || broken || inFlight.length > 0 || queue.length > 0 || closed;
+      if (busy()) return;
       const before = size;
-      if ((await driver.head()).size <= before || flushing) return;
+      if ((await driver.head()).size <= before || busy()) return;
       await reload();
       if (listeners.size === 0) return;
       for (let at = before; at < size; at += 1000) {
@@ -350,7 +478,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
         return Promise.reject(new StoreError('ERR_OVERLOADED', `${queued} events are waiting to be committed; try again shortly`));
       }
       return new Promise<AppendResult>((resolve, reject) => {
-        queue.push({ inputs, submitter: options.submitter, resolve, reject });
+        queue.push({ inputs, submitter: options.submitter, resolve, reject, attempts: 0 });
         queued += inputs.length;
         schedule();
       });
@@ -405,8 +533,8 @@ export async function openLog(options: LogOptions): Promise<Log> {
     },
     async close() {
       closed = true;
-      while (flushing || scheduled || queue.length > 0) {
-        await (flushing ?? new Promise((r) => setImmediate(r)));
+      while (scheduled || sequencing || broken || inFlight.length > 0 || queue.length > 0) {
+        await Promise.race([settled, new Promise((r) => setImmediate(r))]);
       }
       await driver.close();
     },

@@ -77,6 +77,9 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
         const stored = ((stmt.maxIdx.get() as number | null) ?? -1) + 1;
         const first = batch.entries[0]?.index ?? batch.checkpoint.size;
         if (first !== stored) throw new StoreError('ERR_SIZE_CONFLICT', `batch starts at ${first} but ${stored} entries are stored`);
+        if (batch.parent !== undefined && ((stmt.latest.get() as Row | undefined)?.note ?? null) !== batch.parent) {
+          throw new StoreError('ERR_SIZE_CONFLICT', 'the batch was sequenced on a checkpoint that is no longer the latest');
+        }
         for (const e of batch.entries) write.entry.run(e.index, e.id, buf(e.leafHash), buf(e.bytes));
         if (batch.entries.length > 0) {
           const index = batchIndexOf(batch.entries[0]!.index, batch.entries.map((e) => e.row));

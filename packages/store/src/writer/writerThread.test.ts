@@ -1,0 +1,157 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { initStore, openStore, type Store } from '../dataDir.js';
+import type { Batch } from '../driver.js';
+import { openSqliteDriver } from '../sqlite/driver.js';
+import { verifyLog } from '../verify.js';
+import { withWriterThread, writerSettings } from './writerThread.js';
+
+// Tests run from the TypeScript sources; the writer thread runs compiled
+// (`npm test` builds first).
+const built = new URL('../../dist/writer/writerWorker.js', import.meta.url);
+const original = writerSettings.script;
+beforeAll(() => {
+  expect(existsSync(fileURLToPath(built)), 'build the packages first (npm run build)').toBe(true);
+  writerSettings.script = built;
+});
+afterAll(() => {
+  writerSettings.script = original;
+});
+
+let dir: string;
+let stores: Store[];
+
+const event = (i: number, extra: Record<string, unknown> = {}) => ({
+  source: 'emacs',
+  action: 'file.save',
+  time: '2026-11-27T10:00:00.000Z',
+  actor: { email: `user${i % 3}@example.com` },
+  target: { type: 'file', id: `/home/u/f${i}.el` },
+  ...extra,
+});
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'stele-writer-'));
+  await initStore(dir, 'example.com/writer-log');
+  stores = [];
+});
+
+afterEach(async () => {
+  for (const s of stores) await s.log.close().catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function open(): Promise<Store> {
+  const store = await openStore(dir);
+  stores.push(store);
+  return store;
+}
+
+async function verified(store: Store) {
+  return verifyLog({ driver: store.log.driver, verifier: store.verifier, origin: store.log.origin });
+}
+
+describe('the writer thread', () => {
+  test('is used by openStore when the compiled writer exists', async () => {
+    const store = await open();
+    const plain = openSqliteDriver({ path: join(dir, 'stele.db') });
+    try {
+      expect(withWriterThread(plain)).not.toBe(plain);
+      expect(store.log.driver.kind).toBe('sqlite');
+    } finally {
+      await plain.close();
+    }
+  });
+
+  test('concurrent appends land once each, contiguous, acknowledged only when durable', async () => {
+    const store = await open();
+    const calls = Array.from({ length: 40 }, (_, c) =>
+      store.log.append(Array.from({ length: 25 }, (_, k) => event(c * 25 + k, { id: `ev-${c}-${k}` }))),
+    );
+    const results = await Promise.all(calls);
+    const indexes = results.flatMap((r) => r.entries.map((e) => e.index)).sort((a, b) => a - b);
+    expect(indexes).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    // Each answer's checkpoint covers its entries.
+    for (const r of results) expect(r.size).toBeGreaterThan(Math.max(...r.entries.map((e) => e.index)));
+    await store.log.close();
+    // What was acknowledged is in the file, read by a fresh process-level open.
+    const again = await openStore(dir, { mode: 'read' });
+    stores.push(again);
+    expect(again.log.size()).toBe(1000);
+    expect((await again.log.entryById('ev-39-24'))?.index).toBe(results[39]!.entries[24]!.index);
+    expect(await verified(again)).toMatchObject({ ok: true, size: 1000 });
+  });
+
+  test('an id repeated while its first batch is still being written is answered with the first index', async () => {
+    const store = await open();
+    const first = store.log.append([event(1, { id: 'same' }), ...Array.from({ length: 500 }, (_, i) => event(i + 10))]);
+    const second = store.log.append([event(1, { id: 'same' })]);
+    const third = expect(store.log.append([event(2, { id: 'same' })])).rejects.toMatchObject({ code: 'ERR_ID_CONFLICT' });
+    const [a, b] = await Promise.all([first, second]);
+    expect(b.entries[0]).toEqual({ id: 'same', index: a.entries[0]!.index, duplicate: true });
+    await third;
+    expect(store.log.size()).toBe(501);
+  });
+
+  test('two writers on one store: every append lands exactly once and the log verifies', async () => {
+    const one = await open();
+    const two = await open();
+    const appends: Promise<unknown>[] = [];
+    for (let c = 0; c < 30; c++) {
+      const writer = c % 2 === 0 ? one : two;
+      appends.push(writer.log.append(Array.from({ length: 20 }, (_, k) => event(c * 20 + k, { id: `w-${c}-${k}` }))));
+    }
+    const results = (await Promise.allSettled(appends)).filter((r) => r.status === 'fulfilled');
+    expect(results.length).toBe(30);
+    await one.log.close();
+    await two.log.close();
+    const check = await openStore(dir, { mode: 'read' });
+    stores.push(check);
+    expect(check.log.size()).toBe(600);
+    for (let c = 0; c < 30; c++) expect(await check.log.entryById(`w-${c}-7`)).toBeDefined();
+    expect(await verified(check)).toMatchObject({ ok: true, size: 600 });
+  });
+
+  test('subscribers hear of each durable batch once, in order', async () => {
+    const store = await open();
+    const seen: number[] = [];
+    store.log.subscribe((e) => seen.push(...e.entries.map((x) => x.index)));
+    await Promise.all(Array.from({ length: 20 }, (_, c) => store.log.append(Array.from({ length: 10 }, (_, k) => event(c * 10 + k)))));
+    expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i));
+  });
+});
+
+describe('a batch sequenced on a checkpoint that is no longer the latest', () => {
+  test('is refused with ERR_SIZE_CONFLICT and writes nothing, though its first index is the stored size', async () => {
+    const driver = openSqliteDriver({ path: join(dir, 'stele.db') });
+    try {
+      const batch = (from: number, to: number, parent: string | null): Batch => ({
+        entries: Array.from({ length: to - from }, (_, k) => ({
+          index: from + k,
+          id: `p-${from + k}`,
+          leafHash: new Uint8Array(32).fill(from + k),
+          bytes: new TextEncoder().encode(JSON.stringify(event(from + k))),
+          row: {
+            time: 0, received: 0, source: 'emacs', action: 'file.save', actorId: null, actorEmail: 'a@example.com',
+            targetType: 'file', targetId: `/f${from + k}`, targetName: null, outcome: 'unknown', text: 'file save',
+          },
+        })),
+        hashes: [],
+        checkpoint: { size: to, created: 1000 + to, note: `note ${to}\n` },
+        historic: true,
+        parent,
+      });
+      await driver.commit(batch(0, 2, null));
+      await expect(driver.commit(batch(2, 3, 'note 1\n'))).rejects.toMatchObject({ code: 'ERR_SIZE_CONFLICT' });
+      await expect(driver.commit(batch(2, 3, null))).rejects.toMatchObject({ code: 'ERR_SIZE_CONFLICT' });
+      expect((await driver.head()).size).toBe(2);
+      await driver.commit(batch(2, 3, 'note 2\n'));
+      expect((await driver.head()).size).toBe(3);
+    } finally {
+      await driver.close();
+    }
+  });
+});
