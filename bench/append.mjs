@@ -51,3 +51,28 @@ export async function concurrentAppend(callers, total) {
   await store.log.close();
   return { rate: total / (elapsed / 1000), dir, commits: commits.size };
 }
+
+/**
+ * Appends `total` events in calls of `batch` from `callers` callers at once
+ * (a collector serving several sources): while one group commit is being
+ * written on the writer thread the next is sequenced. Events are built
+ * before the clock starts.
+ */
+export async function parallelAppend(batch, total, callers) {
+  const { dir, store } = await freshLog(`append-${batch}x${callers}`);
+  const calls = [];
+  for (let i = 0; i < total; i += batch) {
+    const events = [];
+    for (let k = i; k < Math.min(i + batch, total); k++) events.push(benchEvent(k));
+    calls.push(events);
+  }
+  let next = 0;
+  const caller = async () => {
+    while (next < calls.length) await store.log.append(calls[next++]);
+  };
+  const t = now();
+  await Promise.all(Array.from({ length: callers }, caller));
+  const elapsed = now() - t;
+  await store.log.close();
+  return { rate: total / (elapsed / 1000), dir };
+}
