@@ -7,7 +7,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { openForAudit, verifyLog } from '../packages/store/dist/index.js';
 import { workerSettings } from '../packages/store/dist/verifyIndex.js';
-import { concurrentAppend, sequentialAppend } from './append.mjs';
+import { concurrentAppend, parallelAppend, sequentialAppend } from './append.mjs';
 import { entryBytes, hypercoreBaseline, sqliteBaseline } from './baselines.mjs';
 import { breakdown } from './breakdown.mjs';
 import { cleanup, median, now, progress, removeDir, round, summary } from './lib.mjs';
@@ -22,6 +22,9 @@ const N = {
   baseline: 100_000,
   breakdown: 100_000,
 };
+
+/** Callers appending batches of 1,000 at once in the batch-1000 rounds. */
+const CALLERS = 4;
 
 const TARGETS = {
   appendVsSqlite: 0.4,
@@ -48,14 +51,20 @@ async function main() {
   // machine's load (other processes) hits all three alike; ratios are per round.
   progress(`baselines: the canonical entries of ${N.baseline} events`);
   const entries = entryBytes(N.baseline);
-  const rounds = { stele: [], sqlite: [], hypercore: [] };
+  const rounds = { stele: [], steleOneCaller: [], sqlite: [], hypercore: [] };
   for (let i = 0; i < REPS; i++) {
-    progress(`round ${i + 1} of ${REPS}: append batch 1000 (${N.batch1000} events), plain SQLite, hypercore`);
-    rounds.stele.push(await rateOf(sequentialAppend(1000, N.batch1000)));
+    progress(`round ${i + 1} of ${REPS}: append batch 1000 (${N.batch1000} events, ${CALLERS} callers, then one), plain SQLite, hypercore`);
+    rounds.stele.push(await rateOf(parallelAppend(1000, N.batch1000, CALLERS)));
+    rounds.steleOneCaller.push(await rateOf(sequentialAppend(1000, N.batch1000)));
     rounds.sqlite.push(await rateOf(sqliteBaseline(entries, 1000)));
     rounds.hypercore.push(await rateOf(hypercoreBaseline(entries, 1000)));
   }
-  append.batch1000 = { events: N.batch1000, ...summary(rounds.stele) };
+  append.batch1000 = {
+    events: N.batch1000,
+    callers: CALLERS,
+    ...summary(rounds.stele),
+    oneCaller: summary(rounds.steleOneCaller),
+  };
   result.append = append;
   result.baselines = {
     entries: N.baseline,
@@ -90,12 +99,18 @@ async function main() {
   const total = 1e6 / median(rounds.stele);
   result.breakdown = { unit: 'µs/event', batch: 1000, events: N.breakdown, ...parts, appendTotal: round(total), serviceOverhead: round(total - steps.sum) };
 
-  const perRound = (k) => median(rounds.stele.map((s, i) => s / rounds[k][i]));
+  const perRound = (k, stele = 'stele') => median(rounds[stele].map((s, i) => s / rounds[k][i]));
   const vsSqlite = perRound('sqlite');
   const vsHypercore = perRound('hypercore');
   result.targets = {
-    appendVsSqlite: { ratio: round(vsSqlite), target: TARGETS.appendVsSqlite, pass: vsSqlite >= TARGETS.appendVsSqlite },
-    appendVsHypercore: { ratio: round(vsHypercore), target: TARGETS.appendVsHypercore, pass: vsHypercore >= TARGETS.appendVsHypercore },
+    appendVsSqlite: {
+      ratio: round(vsSqlite), target: TARGETS.appendVsSqlite, pass: vsSqlite >= TARGETS.appendVsSqlite,
+      oneCallerRatio: round(perRound('sqlite', 'steleOneCaller')),
+    },
+    appendVsHypercore: {
+      ratio: round(vsHypercore), target: TARGETS.appendVsHypercore, pass: vsHypercore >= TARGETS.appendVsHypercore,
+      oneCallerRatio: round(perRound('hypercore', 'steleOneCaller')),
+    },
     verify: { entriesPerSecond: result.verify.median, target: TARGETS.verifyEntriesPerSecond, pass: result.verify.median >= TARGETS.verifyEntriesPerSecond },
   };
   progress('http: load over loopback against stele serve and a bare Fastify route (bench/http.mjs)');
