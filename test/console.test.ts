@@ -138,7 +138,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
 
   test('narrows by a facet, exports the search as CSV, JSON Lines, OCSF and an evidence bundle that verify-bundle proves', async () => {
     const page = await signedIn();
-    // A facet narrows the search: its counts are over the results shown.
+    // A facet narrows the search (test/console-search.test.ts checks its counts over a whole search).
     const emacsFacet = page.locator('.facet[data-facet="source"] a[data-value="emacs"]');
     expect(Number(await emacsFacet.locator('.count').innerText())).toBeGreaterThan(0);
     expect(await page.locator('.facet[data-facet="privileged"] li').count()).toBeGreaterThan(0);

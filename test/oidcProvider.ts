@@ -46,8 +46,18 @@ export interface TestProvider {
   close(): Promise<void>;
 }
 
+/** Options of {@link startProvider}. */
+export interface ProviderOptions {
+  /**
+   * More redirect URIs of the public client `stele-cli`: the console's own
+   * page (`http://127.0.0.1:PORT/`), as an admin registers it for signing in
+   * from the browser. Their origins may then call the token endpoint (CORS).
+   */
+  redirectUris?: string[];
+}
+
 /** Starts a provider on 127.0.0.1 on a free port. */
-export async function startProvider(): Promise<TestProvider> {
+export async function startProvider(options: ProviderOptions = {}): Promise<TestProvider> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const privateJwk = { ...(await exportJWK(privateKey)), kid: `k-${Math.random().toString(36).slice(2, 10)}`, alg: 'RS256', use: 'sig' } as JWK & { kid: string };
   let fetches = 0;
@@ -67,7 +77,7 @@ export async function startProvider(): Promise<TestProvider> {
         token_endpoint_auth_method: 'none',
         grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'authorization_code', 'refresh_token'],
         response_types: ['code'],
-        redirect_uris: ['http://127.0.0.1/callback'],
+        redirect_uris: ['http://127.0.0.1/callback', ...(options.redirectUris ?? [])],
       },
       {
         client_id: SERVICE_CLIENT,
@@ -79,6 +89,10 @@ export async function startProvider(): Promise<TestProvider> {
     ],
     jwks: { keys: [privateJwk] },
     cookies: { keys: ['stele-test-cookie-key'] },
+    // A browser page (the console) may call the token endpoint only from the origin of one of the
+    // public client's redirect URIs, as Okta's trusted origins and Entra's SPA redirect URIs allow.
+    clientBasedCORS: (_ctx: unknown, origin: string, client: { clientAuthMethod: string; redirectUris: string[] }) =>
+      client.clientAuthMethod === 'none' && client.redirectUris.some((uri) => new URL(uri).origin === origin),
     scopes: ['openid', 'offline_access', 'email', 'profile', 'groups', 'events'],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
     findAccount: (_ctx: unknown, id: string) => {

@@ -3,6 +3,7 @@
  * public; every data request carries the pasted read token.
  */
 import type { EventRecord, EvidenceBundle } from '@stele/log';
+import type { FacetSummary } from './facets.js';
 import { oidcToken } from './signin.js';
 import type { EventProof } from './verify.js';
 
@@ -30,9 +31,9 @@ export class ApiError extends Error {
   }
 }
 
-async function get<T>(path: string): Promise<T> {
+async function get<T>(path: string, signal?: AbortSignal): Promise<T> {
   const secret = token.get();
-  const response = await fetch(path, { headers: secret ? { authorization: `Bearer ${secret}` } : {} });
+  const response = await fetch(path, { headers: secret ? { authorization: `Bearer ${secret}` } : {}, ...(signal && { signal }) });
   const body = (await response.json().catch(() => undefined)) as { error?: { code: string; message: string } } | undefined;
   if (!response.ok) throw new ApiError(response.status, body?.error?.code ?? 'ERR_HTTP', body?.error?.message ?? response.statusText);
   return body as T;
@@ -47,6 +48,9 @@ export interface EventPage {
 
 /** `GET /v1/events` with the given parameters. */
 export const searchEvents = (params: URLSearchParams): Promise<EventPage> => get(`/v1/events?${params}`);
+
+/** `GET /v1/events/facets` with the search's filters (and `scan`): counts over the whole search. */
+export const fetchFacets = (params: URLSearchParams, signal?: AbortSignal): Promise<FacetSummary> => get(`/v1/events/facets?${params}`, signal);
 
 /** `GET /v1/evidence` with the search's parameters: an evidence bundle (docs/EVIDENCE.md). */
 export const fetchEvidence = (params: URLSearchParams): Promise<EvidenceBundle> => get(`/v1/evidence?${params}`);

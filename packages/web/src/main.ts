@@ -1,75 +1,90 @@
 /**
  * The console's shell: a hash router (`#/?q=...`, `#/event/<id>`) so links can
- * be shared, the token prompt, and the keyboard (`/` focuses the search).
+ * be shared, signing in (the identity provider, or a pasted API token),
+ * signing out, and the keyboard (`/` focuses the search).
  */
 import { ApiError, token } from './api.js';
 import { h } from './dom.js';
 import { renderCoverage } from './coverageView.js';
 import { renderEvent } from './eventView.js';
-import { describe as describeWho, fetchWhoAmI, isAdmin, renderAdmin } from './adminView.js';
-import { finishSignIn, startSignIn, type IssuerConfig } from './signin.js';
-import { renderSearch, stopLive } from './searchView.js';
+import { describe as describeWho, fetchWhoAmI, isAdmin, renderAdmin, type WhoAmI } from './adminView.js';
+import { finishSignIn, session, startSignIn, type IssuerConfig } from './signin.js';
+import { leaveSearch, renderSearch } from './searchView.js';
 import './style.css';
 
 const input = document.querySelector<HTMLInputElement>('#q')!;
 const main = document.querySelector<HTMLElement>('main')!;
+const signout = document.querySelector<HTMLButtonElement>('#signout')!;
 // The coverage page's link, beside the brand.
 document.querySelector('header .brand')?.after(h('a.nav', { href: '#/coverage' }, 'Coverage'));
 
-function tokenForm(message?: string): HTMLElement {
+/**
+ * The sign-in page: a button per identity provider the collector names
+ * (authorization code + PKCE, signin.ts), and the API token field. A shared
+ * link opened here comes back to the same view once signed in.
+ */
+function signInPage(message?: string, alert = false): HTMLElement {
   const field = h('input', { type: 'password', id: 'token', placeholder: 'stele_…', autocomplete: 'off', 'aria-label': 'API token' }) as HTMLInputElement;
+  const providers = h('p.signin');
   const form = h(
     'form.token',
     {},
-    h('p', {}, message ?? 'Paste an API token with scope read (stele token create --name console --scope read).'),
+    message ? h(`p.${alert ? 'error' : 'notice'}`, alert ? { role: 'alert' } : {}, message) : null,
+    providers,
+    h('p', {}, 'Or paste an API token with scope read (stele token create --name console --scope read).'),
     field,
     h('button', { type: 'submit' }, 'Use token'),
-    signInButtons(),
   );
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     token.set(field.value);
     void route().then(showWho);
   });
-  queueMicrotask(() => field.focus());
-  return form;
-}
-
-/** "Sign in with ..." for each issuer `GET /v1/auth/config` names (authorization code + PKCE, signin.ts). */
-function signInButtons(): HTMLElement {
-  const box = h('p.signin');
   void fetch('/v1/auth/config')
     .then((r) => r.json() as Promise<{ issuers: IssuerConfig[] }>)
     .then(({ issuers }) => {
       for (const issuer of issuers.filter((i) => i.authorizationEndpoint && i.tokenEndpoint)) {
-        const button = h('button.signin', { type: 'button' }, `Sign in with ${issuer.name}`);
-        button.addEventListener('click', () => void startSignIn(issuer));
-        box.append(button);
+        const button = h('button.signin', { type: 'button', 'data-issuer': issuer.name }, `Sign in with ${issuer.name}`);
+        button.addEventListener('click', () => void startSignIn(issuer).catch((err: Error) => providers.append(h('span.error', { role: 'alert' }, ` ${err.message}`))));
+        providers.append(button);
       }
+      providers.querySelector<HTMLElement>('button')?.focus();
     })
     .catch(() => undefined);
-  return box;
+  queueMicrotask(() => field.focus());
+  return form;
 }
 
 /** Names the caller in the header and links the admin page for admins (GET /v1/auth/whoami). */
 async function showWho(): Promise<void> {
-  const who = await fetchWhoAmI().catch(() => undefined);
+  const who = token.get() ? await fetchWhoAmI().catch(() => undefined) : undefined;
   document.querySelector('header .who')?.remove();
   document.querySelector('header a.admin')?.remove();
+  signout.hidden = !token.get();
+  signout.textContent = session.get() ? 'Sign out' : 'Forget token';
+  signout.title = session.get() ? 'Sign out of the console in this tab' : 'Forget the API token';
   if (!who) return;
-  const signout = document.querySelector('#signout')!;
-  signout.before(h('span.who', {}, describeWho(who)));
+  signout.before(h('span.who', { title: (who.roles ?? []).join(', ') }, describeWho(who)));
   if (isAdmin(who)) signout.before(h('a.nav.admin', { href: '#/admin' }, 'Admin'));
+}
+
+/** What a refused request means to the person at the keyboard. */
+function refusal(err: ApiError, who: WhoAmI | undefined, needed: string): string {
+  if (err.status === 403) {
+    const roles = who?.roles.join(', ') || 'none';
+    return `${who ? describeWho(who) : 'You'} may not see this page (${err.code}): it needs the ${needed} role, and yours are ${roles}. Ask an admin, or sign out and sign in as someone else.`;
+  }
+  return `${err.code}: ${err.message}`;
 }
 
 let generation = 0;
 
 async function route(): Promise<void> {
+  leaveSearch();
   if (!token.get()) {
-    main.replaceChildren(tokenForm());
+    main.replaceChildren(session.expired() ? signInPage('Your sign-in has expired. Sign in again.', true) : signInPage());
     return;
   }
-  stopLive();
   const hash = location.hash.replace(/^#/, '') || '/';
   // Each view renders into its own element, shown only while it is still the latest one asked for.
   const view = h('div.view');
@@ -90,10 +105,14 @@ async function route(): Promise<void> {
   } catch (err) {
     if (mine !== generation) return;
     if (err instanceof ApiError && err.status === 401) {
+      const signedIn = session.get() !== null;
       token.clear();
-      main.replaceChildren(tokenForm(`The token was refused (${err.code}). Paste another one.`));
+      await showWho();
+      main.replaceChildren(signInPage(signedIn ? `Your sign-in was refused (${err.code}). Sign in again.` : `The token was refused (${err.code}). Paste another one.`, true));
+    } else if (err instanceof ApiError) {
+      main.replaceChildren(h('p.error', { role: 'alert', 'data-code': err.code }, refusal(err, await fetchWhoAmI().catch(() => undefined), hash === '/admin' ? 'admin' : 'read')));
     } else {
-      main.replaceChildren(h('p.error', { role: 'alert' }, err instanceof ApiError ? `${err.code}: ${err.message}` : (err as Error).message));
+      main.replaceChildren(h('p.error', { role: 'alert' }, (err as Error).message));
     }
   }
 }
@@ -111,12 +130,15 @@ document.querySelector('#search')!.addEventListener('submit', (ev) => {
   if (location.hash === next) void route();
   else location.hash = next;
 });
-document.querySelector('#signout')!.addEventListener('click', () => {
+// Signing out forgets the token in this tab; the identity provider's own session is its business.
+signout.addEventListener('click', () => {
+  const wasSession = session.get() !== null;
   token.clear();
-  void route();
+  void showWho();
+  main.replaceChildren(signInPage(wasSession ? 'Signed out.' : 'The token is forgotten.'));
 });
 document.addEventListener('keydown', (ev) => {
-  const typing = ev.target instanceof HTMLInputElement || ev.target instanceof HTMLTextAreaElement;
+  const typing = ev.target instanceof HTMLInputElement || ev.target instanceof HTMLTextAreaElement || ev.target instanceof HTMLSelectElement;
   if (ev.key === '/' && !typing) {
     ev.preventDefault();
     input.focus();
@@ -128,13 +150,14 @@ document.addEventListener('keydown', (ev) => {
 });
 window.addEventListener('hashchange', () => void route());
 finishSignIn()
-  .catch((err: Error) => {
-    main.replaceChildren(h('p.error', { role: 'alert' }, err.message));
-    return null;
-  })
-  .then(async (finished) => {
-    if (finished === null) return;
-    await route();
-    if (token.get()) await showWho();
-  })
+  .then(
+    async () => {
+      await route();
+      await showWho();
+    },
+    async (err: Error) => {
+      await showWho();
+      main.replaceChildren(signInPage(err.message, true));
+    },
+  )
   .catch(() => undefined);

@@ -1,9 +1,9 @@
 /** The search page: the query box's results as a dense table, paged by cursor. */
 import type { EventRecord } from '@stele/log';
-import { searchEvents, streamEvents } from './api.js';
+import { fetchFacets, searchEvents, streamEvents } from './api.js';
 import { h } from './dom.js';
 import { exportButtons } from './exports.js';
-import { renderFacets } from './facets.js';
+import { addRecord, renderFacets, type FacetSummary } from './facets.js';
 import { parseQuery, toSearchParams } from './query.js';
 import { renderTimeline } from './timeline.js';
 import { WindowedBody } from './windowedTable.js';
@@ -34,11 +34,19 @@ function row(e: EventRecord): HTMLElement {
 }
 
 let live: AbortController | undefined;
+let counting: AbortController | undefined;
 
 /** Stops the live tail, if one runs (on every change of view). */
 export function stopLive(): void {
   live?.abort();
   live = undefined;
+}
+
+/** Leaves the search page: stops the live tail and abandons the facet count in flight. */
+export function leaveSearch(): void {
+  stopLive();
+  counting?.abort();
+  counting = undefined;
 }
 
 /** A toggle that prepends new matching events to the table as they are appended. */
@@ -72,7 +80,7 @@ function liveButton(params: URLSearchParams, body: WindowedBody<EventRecord>, on
 
 /** Renders the results of `text` into `root`; errors of the query or the API are shown in place. */
 export async function renderSearch(root: HTMLElement, text: string): Promise<void> {
-  stopLive();
+  leaveSearch();
   let params: URLSearchParams;
   try {
     params = toSearchParams(parseQuery(text), PAGE);
@@ -83,7 +91,8 @@ export async function renderSearch(root: HTMLElement, text: string): Promise<voi
   const body = h('tbody');
   // Past a few hundred rows only the ones in view are in the DOM.
   const rows = new WindowedBody(body, row);
-  const status = h('span.status', { 'aria-live': 'polite' }, 'Searching…');
+  const shown = h('span.shown', {}, 'Searching…');
+  const status = h('span.status', { 'aria-live': 'polite' }, shown);
   const table = h(
     'table.results',
     {},
@@ -91,32 +100,74 @@ export async function renderSearch(root: HTMLElement, text: string): Promise<voi
     body,
   );
   // The exports take the search's filters, not the page the table is on.
-  const exports = exportButtons(new URLSearchParams(params), (message) => status.replaceChildren(h('span.error', {}, message)));
-  // Facets count what is on screen: the pages loaded and the live arrivals.
-  const shown: EventRecord[] = [];
-  const facets = h('div.facets', { 'aria-label': 'Facets of the results shown' });
-  const timeline = h('div.timeline', { 'aria-label': 'Results shown over time' });
-  const refresh = () => (renderFacets(facets, shown, text), renderTimeline(timeline, shown));
-  root.replaceChildren(h('div.bar', {}, liveButton(params, rows, (record) => (shown.push(record), refresh())), status, exports), facets, timeline, table);
-  let count = 0;
+  const exports = exportButtons(new URLSearchParams(params), (message) => status.append(h('span.error', {}, ` ${message}`)));
+  // Facets and the timeline count the whole search on the collector, and the live arrivals here.
+  const facets = h('div.facets', { 'aria-label': 'Facets of the search', 'aria-busy': 'true' });
+  const timeline = h('div.timeline', { 'aria-label': 'The search over time' });
+  let summary: FacetSummary | undefined;
+  let count: number | undefined; // rows loaded; undefined until the first page came
+  let more = false;
+  let person = '';
+  // "100 of 612 events" once the whole search is counted, "100 of 10,000+" when the count stopped short.
+  const showStatus = () => {
+    if (count === undefined) return;
+    let total = more ? '+' : '';
+    if (summary?.complete) total = ` of ${summary.counted.toLocaleString('en')}`;
+    else if (summary && summary.counted > count) total = ` of ${summary.counted.toLocaleString('en')}+`;
+    shown.replaceChildren(`${count}${total} event${count === 1 && !total ? '' : 's'}${person}`);
+  };
+  const refresh = () => {
+    if (!summary) return;
+    renderFacets(facets, summary, text, () => void countFacets(100_000));
+    renderTimeline(timeline, summary);
+    showStatus();
+  };
+  const countFacets = async (scan?: number) => {
+    counting?.abort();
+    const mine = (counting = new AbortController());
+    const query = new URLSearchParams(params);
+    query.delete('limit');
+    if (scan !== undefined) query.set('scan', String(scan));
+    facets.setAttribute('aria-busy', 'true');
+    try {
+      summary = await fetchFacets(query, mine.signal);
+      facets.removeAttribute('aria-busy');
+      refresh();
+    } catch (err) {
+      if (mine.signal.aborted) return;
+      facets.removeAttribute('aria-busy');
+      facets.replaceChildren(h('p.error', {}, `facets: ${(err as Error).message}`));
+    }
+  };
+  root.replaceChildren(
+    h('div.bar', {}, liveButton(params, rows, (record) => {
+      if (summary) addRecord(summary, record);
+      count = (count ?? 0) + 1;
+      refresh();
+    }), status, exports),
+    facets,
+    timeline,
+    table,
+  );
   const load = async (cursor?: string) => {
     if (cursor) params.set('cursor', cursor);
     const page = await searchEvents(params);
     rows.append(page.events);
-    shown.push(...page.events);
-    refresh();
-    count += page.events.length;
-    const person = page.person ? ` · ${page.person.name ?? page.person.email}: ${page.person.identifiers.join(', ')}` : '';
-    status.replaceChildren(`${count}${page.next ? '+' : ''} event${count === 1 ? '' : 's'}${person}`);
+    count = (count ?? 0) + page.events.length;
+    more = page.next !== null;
+    person = page.person ? ` · ${page.person.name ?? page.person.email}: ${page.person.identifiers.join(', ')}` : '';
+    showStatus();
     if (page.next) {
-      const more = h('button.more', { type: 'button' }, 'More');
-      more.addEventListener('click', () => {
-        more.remove();
-        void load(page.next!).catch((err: Error) => status.replaceChildren(h('span.error', {}, err.message)));
+      const button = h('button.more', { type: 'button' }, 'More');
+      button.addEventListener('click', () => {
+        button.remove();
+        void load(page.next!).catch((err: Error) => status.append(h('span.error', {}, ` ${err.message}`)));
       });
-      status.append(' ', more);
+      status.append(' ', button);
     }
   };
+  // Asked alongside the first page; the table does not wait for the counts.
+  void countFacets();
   await load();
   body.addEventListener('keydown', (ev) => {
     const tr = (ev.target as HTMLElement).closest('tr');

@@ -9,9 +9,9 @@ test('the PKCE verifier is 43 base64url characters and its challenge is RFC 7636
   expect(await codeChallenge(verifier)).toBe(createHash('sha256').update(verifier).digest('base64url'));
 });
 
-test('the authorization URL carries the client, redirect, scopes, state, challenge and resource', () => {
+test('the authorization URL carries the client, redirect, scopes (no offline_access: no refresh token in a browser), state, challenge and resource', () => {
   const url = new URL(
-    authorizationUrl({ name: 'idp', issuer: 'https://idp.test', clientId: 'stele-console', scopes: ['openid', 'email'], resource: 'https://stele.test/api', authorizationEndpoint: 'https://idp.test/auth' }, redirectUri('https://stele.test'), 's1', 'c1'),
+    authorizationUrl({ name: 'idp', issuer: 'https://idp.test', clientId: 'stele-console', scopes: ['openid', 'email', 'offline_access'], resource: 'https://stele.test/api', authorizationEndpoint: 'https://idp.test/auth' }, redirectUri('https://stele.test'), 's1', 'c1'),
   );
   expect(url.origin + url.pathname).toBe('https://idp.test/auth');
   expect(Object.fromEntries(url.searchParams)).toEqual({

@@ -1,41 +1,12 @@
 /**
- * A histogram of the loaded rows over time, above the results: the rows'
- * range cut into buckets of a round size (a second up to a week), so a
- * glance shows when the activity happened.
+ * The histogram of a whole search over time, above the results: the
+ * collector's buckets (`GET /v1/events/facets`), of a round size chosen for
+ * the search's range (a second up to a week), so a glance shows when the
+ * activity happened. When the counts are partial, the buckets older than the
+ * oldest event counted are drawn as not counted.
  */
-import type { EventRecord } from '@stele/log';
 import { h } from './dom.js';
-
-/** The round bucket sizes, in milliseconds, smallest first. */
-const STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800].map((s) => s * 1000);
-
-/** One bucket: its start (ms since the epoch), size and count of rows. */
-export interface Bucket {
-  start: number;
-  size: number;
-  count: number;
-}
-
-/**
- * Counts `times` (ms since the epoch) per bucket: the smallest round size
- * that covers the range in at most `max` buckets, aligned to a multiple of
- * the size. Empty buckets between are kept; no times give no buckets.
- */
-export function bucketize(times: readonly number[], max = 60): Bucket[] {
-  const valid = times.filter((t) => Number.isFinite(t));
-  if (valid.length === 0) return [];
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const t of valid) {
-    if (t < lo) lo = t;
-    if (t > hi) hi = t;
-  }
-  const size = STEPS.find((s) => Math.floor(hi / s) - Math.floor(lo / s) + 1 <= max) ?? Math.ceil((hi - lo + 1) / max / 86_400_000) * 86_400_000;
-  const first = Math.floor(lo / size);
-  const buckets: Bucket[] = Array.from({ length: Math.floor(hi / size) - first + 1 }, (_, i) => ({ start: (first + i) * size, size, count: 0 }));
-  for (const t of valid) buckets[Math.floor(t / size) - first]!.count++;
-  return buckets;
-}
+import type { FacetSummary } from './facets.js';
 
 /** A bucket size for people: `5s`, `15m`, `2h`, `1d`. */
 export function sizeLabel(ms: number): string {
@@ -48,23 +19,32 @@ export function sizeLabel(ms: number): string {
 
 const stamp = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
 
-/** Renders the histogram of `records` into `root` (bars scaled to the fullest bucket). */
-export function renderTimeline(root: HTMLElement, records: readonly EventRecord[]): void {
-  const buckets = bucketize(records.map((e) => Date.parse(e.time)));
-  if (buckets.length === 0) {
+/** Renders the timeline of `summary` into `root` (bars scaled to the fullest bucket). */
+export function renderTimeline(root: HTMLElement, summary: FacetSummary): void {
+  const line = summary.timeline;
+  if (!line || line.counts.length === 0) {
     root.replaceChildren();
     return;
   }
-  const top = Math.max(...buckets.map((b) => b.count));
-  const bars = buckets.map((b) => {
-    const bar = h('span.tbar', { 'data-count': String(b.count), title: `${stamp(b.start)} +${sizeLabel(b.size)}: ${b.count} event${b.count === 1 ? '' : 's'}` });
+  const size = line.bucketSeconds * 1000;
+  const from = Date.parse(line.from);
+  const top = Math.max(1, ...line.counts);
+  // Partial counts reach back to the oldest event counted; before it nothing is known.
+  const known = summary.complete || !summary.oldest ? -Infinity : Date.parse(summary.oldest);
+  const bars = line.counts.map((count, i) => {
+    const start = from + i * size;
+    const unknown = start + size <= known;
+    const bar = h(`span.tbar${unknown ? '.unknown' : ''}`, {
+      'data-count': String(count),
+      title: unknown ? `${stamp(start)} +${sizeLabel(size)}: not counted (older than the newest ${summary.counted} matches)` : `${stamp(start)} +${sizeLabel(size)}: ${count} event${count === 1 ? '' : 's'}`,
+    });
     // Through the CSSOM: the page's Content-Security-Policy refuses style attributes.
-    bar.style.height = `${b.count === 0 ? 0 : Math.max(2, Math.round((b.count / top) * 100))}%`;
+    bar.style.height = unknown ? '100%' : `${count === 0 ? 0 : Math.max(2, Math.round((count / top) * 100))}%`;
     return bar;
   });
-  const last = buckets[buckets.length - 1]!;
+  const total = line.counts.reduce((a, b) => a + b, 0);
   root.replaceChildren(
-    h('div.tbars', { role: 'img', 'aria-label': `${records.length} events shown, per ${sizeLabel(last.size)}` }, ...bars),
-    h('div.taxis', {}, h('span', {}, stamp(buckets[0]!.start)), h('span', {}, `per ${sizeLabel(last.size)} · max ${top}`), h('span', {}, stamp(last.start + last.size))),
+    h('div.tbars', { role: 'img', 'aria-label': `${total} events over time, per ${sizeLabel(size)}` }, ...bars),
+    h('div.taxis', {}, h('span', {}, stamp(from)), h('span', {}, `per ${sizeLabel(size)} · max ${top}${summary.complete ? '' : ' · partial'}`), h('span', {}, stamp(Date.parse(line.to)))),
   );
 }
