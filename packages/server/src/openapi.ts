@@ -86,6 +86,46 @@ export function openApiDocument(): object {
           responses: { 200: { description: 'the bundle' }, ...errors(400, 401, 403, 404) },
         },
       },
+      '/v1/events/facets': {
+        get: {
+          summary: 'Counts over a whole search (scope read): source, action, actor, outcome, privileged, and a timeline, over the newest matches up to scan; complete says whether that was all',
+          parameters: [...filters, param('scan', 'events counted at most, newest first: 1 to 100000, default 10000'), param('top', 'values listed per facet: 1 to 100, default 10'), param('buckets', 'timeline buckets at most: 1 to 500, default 60')],
+          responses: {
+            200: {
+              description: 'the counts',
+              ...json({
+                type: 'object',
+                required: ['counted', 'complete', 'scan', 'facets'],
+                properties: {
+                  counted: { type: 'integer' },
+                  complete: { type: 'boolean', description: 'false: more events match; the counts are of the newest counted' },
+                  scan: { type: 'integer' },
+                  facets: { type: 'object', description: 'per facet: {values: [{value, count}], distinct}' },
+                  oldest: { type: 'string' },
+                  newest: { type: 'string' },
+                  timeline: { type: 'object', properties: { from: { type: 'string' }, to: { type: 'string' }, bucketSeconds: { type: 'number' }, counts: { type: 'array', items: { type: 'integer' } } } },
+                },
+              }),
+            },
+            ...errors(400, 401, 403),
+          },
+        },
+      },
+      '/v1/admin/tokens': {
+        get: { summary: 'API tokens, never their secrets (scope admin)', responses: { 200: { description: '{"tokens":[{id, name, scope, created, revoked}]}' }, ...errors(401, 403) } },
+        post: {
+          summary: 'Create an API token (scope admin): the secret is in the answer, once; a token.create event is appended first',
+          requestBody: { required: true, ...json({ type: 'object', required: ['name', 'scope'], properties: { name: { type: 'string' }, scope: { enum: ['ingest', 'read', 'admin'] } } }) },
+          responses: { 201: { description: '{"token","record"}' }, ...errors(400, 401, 403) },
+        },
+      },
+      '/v1/admin/tokens/{id}': {
+        delete: {
+          summary: 'Revoke an API token (scope admin); a token.revoke event is appended',
+          parameters: [{ name: 'id', in: 'path', required: true, description: 'the token id', schema: { type: 'string' } }],
+          responses: { 200: { description: '{"record"}' }, ...errors(401, 403, 404) },
+        },
+      },
       '/v1/events/stream': {
         get: { summary: 'Server-sent events: each new entry (event: entry) and checkpoint (event: checkpoint); takes the search filters', parameters: filters, responses: { 200: { description: 'text/event-stream' }, ...errors(401, 403) } },
       },

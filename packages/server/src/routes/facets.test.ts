@@ -152,4 +152,9 @@ describe('GET /v1/events/facets', () => {
     expect((await facets('', '')).status).toBe(401);
     expect((await facets('', 'stele_wrong')).status).toBe(401);
   });
+
+  test('is described in the OpenAPI document', async () => {
+    const doc = (await inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, { get?: { parameters: { name: string }[] } }> };
+    expect(doc.paths['/v1/events/facets']!.get!.parameters.map((p) => p.name)).toEqual(expect.arrayContaining(['actor', 'since', 'q', 'ticket', 'scan', 'top', 'buckets']));
+  });
 });
