@@ -2,8 +2,10 @@
 // 7): builds the log through the built store in batches of 10,000, starts
 // `stele serve` on it in its own process, and times the first page
 // (GET /v1/events?limit=50) of each query the console sends, cold (first
-// request of a fresh server process) and warm (repeated). Prints one JSON
-// object on stdout, progress on stderr.
+// request of a fresh server process) and warm (repeated), and the facets the
+// console asks for beside it (GET /v1/events/facets, the default scan of
+// 10,000, and one count of 100,000). Prints one JSON object on stdout,
+// progress on stderr.
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +21,8 @@ const ROUNDS = Number(process.env.BENCH_CONSOLE_ROUNDS ?? 3); // fresh server pr
 const WARM = Number(process.env.BENCH_CONSOLE_WARM ?? 10); // repeats per query per round
 const LIMIT = 50;
 const TARGET_MS = 300;
+const FACET_WARM = Number(process.env.BENCH_CONSOLE_FACET_WARM ?? 3); // repeats per facet query per round
+const FACET_TARGET_MS = 1000; // the table never waits for the facets; a count should still land within a second
 
 // The log: events over the last 7 days, oldest first, from several sources.
 const SPAN_MS = 7 * 24 * 3600 * 1000;
@@ -84,6 +88,15 @@ async function timeQuery(url, token, qs) {
   return { ms, count: body.events.length };
 }
 
+async function timeFacets(url, token, qs, scan) {
+  const t = now();
+  const res = await fetch(`${url}/v1/events/facets?${qs}${scan ? `&scan=${scan}` : ''}`, { headers: { authorization: `Bearer ${token}` } });
+  const body = await res.json();
+  const ms = now() - t;
+  if (res.status !== 200) throw new Error(`facets ${qs}: ${res.status} ${JSON.stringify(body)}`);
+  return { ms, counted: body.counted, complete: body.complete };
+}
+
 function stats(values) {
   const s = [...values].sort((a, b) => a - b);
   const at = (p) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
@@ -123,6 +136,10 @@ try {
   const cold = Object.fromEntries(Object.keys(queries).map((k) => [k, []]));
   const warm = Object.fromEntries(Object.keys(queries).map((k) => [k, []]));
   const counts = {};
+  const facetCold = Object.fromEntries(Object.keys(queries).map((k) => [k, []]));
+  const facetWarm = Object.fromEntries(Object.keys(queries).map((k) => [k, []]));
+  const facetCounts = {};
+  const wide = [];
   for (let r = 0; r < ROUNDS; r++) {
     progress(`round ${r + 1}/${ROUNDS}: starting stele serve`);
     const server = await startServer(['packages/cli/bin/stele.js', 'serve', '--dir', dir, '--port', '0', '--log-level', 'warn']);
@@ -138,6 +155,16 @@ try {
       for (let w = 0; w < WARM; w++) {
         for (const name of names) warm[name].push((await timeQuery(server.url, token, queries[name])).ms);
       }
+      // The facets of each query (scan 10,000, the console's default), then one count of 100,000.
+      for (const name of order) {
+        const { ms, counted, complete } = await timeFacets(server.url, token, queries[name]);
+        facetCold[name].push(ms);
+        facetCounts[name] = { counted, complete };
+      }
+      for (let w = 0; w < FACET_WARM; w++) {
+        for (const name of names) facetWarm[name].push((await timeFacets(server.url, token, queries[name])).ms);
+      }
+      wide.push((await timeFacets(server.url, token, '', 100_000)).ms);
     } finally {
       await stopServer(server.child);
     }
@@ -150,6 +177,12 @@ try {
     const worst = Math.max(c.max, w.max);
     results[name] = { query: queries[name] || '(no filter)', events: counts[name], cold: c, warm: w, pass: worst < TARGET_MS };
   }
+  const facets = {};
+  for (const name of Object.keys(queries)) {
+    const c = stats(facetCold[name]);
+    const w = stats(facetWarm[name]);
+    facets[name] = { query: queries[name] || '(no filter)', ...facetCounts[name], cold: c, warm: w, pass: Math.max(c.max, w.max) < FACET_TARGET_MS };
+  }
   const out = {
     machine: { node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, memoryGB: round(totalmem() / 2 ** 30), load1: [round(load0), round(loadavg()[0])] },
     log: { events: TOTAL, batch: BATCH, buildSeconds: round(buildSeconds), spanDays: 7 },
@@ -157,7 +190,9 @@ try {
     targetMs: TARGET_MS,
     baselinePlainSelectMs: stats(baseline),
     queries: results,
+    facets: { scan: 10_000, targetMs: FACET_TARGET_MS, queries: facets, scan100000NoFilterMs: stats(wide) },
     pass: Object.values(results).every((r) => r.pass),
+    facetsPass: Object.values(facets).every((r) => r.pass),
   };
   process.stdout.write(JSON.stringify(out, null, 2) + '\n');
 } finally {

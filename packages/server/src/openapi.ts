@@ -98,7 +98,8 @@ export function openApiDocument(): object {
                 required: ['counted', 'complete', 'scan', 'facets'],
                 properties: {
                   counted: { type: 'integer' },
-                  complete: { type: 'boolean', description: 'false: more events match; the counts are of the newest counted' },
+                  complete: { type: 'boolean', description: 'false: the count is not known to be whole; the counts are of the newest counted matches' },
+                  stoppedBy: { enum: ['scan', 'time'], description: 'why an incomplete count stopped' },
                   scan: { type: 'integer' },
                   facets: { type: 'object', description: 'per facet: {values: [{value, count}], distinct}' },
                   oldest: { type: 'string' },

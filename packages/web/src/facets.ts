@@ -20,6 +20,8 @@ export interface FacetCounts {
 export interface FacetSummary {
   counted: number;
   complete: boolean;
+  /** Why an incomplete count stopped: it reached `scan`, or the collector's time budget. */
+  stoppedBy?: 'scan' | 'time';
   scan: number;
   facets: Record<FacetName, FacetCounts>;
   oldest?: string;
@@ -83,7 +85,7 @@ function scope(summary: FacetSummary, more: () => void): HTMLElement {
   return h(
     'p.facets-scope.partial',
     { title: 'The collector counted the newest matches only; older ones are not in these numbers' },
-    `Partial: counted over the newest ${n} matching events${summary.oldest ? ` (back to ${summary.oldest.replace('T', ' ').replace(/\.\d+Z$/, 'Z')})` : ''}; there are more. `,
+    `Partial: counted over the newest ${n} matching events${summary.stoppedBy === 'time' ? ' the collector could read in the time allowed' : ''}${summary.oldest ? ` (back to ${summary.oldest.replace('T', ' ').replace(/\.\d+Z$/, 'Z')})` : ''}; there ${summary.stoppedBy === 'time' ? 'may be' : 'are'} more. `,
     button,
   );
 }

@@ -79,6 +79,7 @@ describe('GET /v1/events/facets', () => {
     const { status, body } = await facets('?top=100&scan=100000');
     expect(status).toBe(200);
     expect(body.complete).toBe(true);
+    expect(body.stoppedBy).toBeUndefined();
     expect(body.counted).toBe(all.length);
     expect(body.facets.source.values).toEqual(expected(all, (r) => r.source));
     expect(body.facets.action.values).toEqual(expected(all, (r) => r.action));
@@ -105,7 +106,7 @@ describe('GET /v1/events/facets', () => {
 
   test('stops at scan events, newest first, and says the counts are partial', async () => {
     const { body } = await facets('?scan=1000&top=100');
-    expect(body).toMatchObject({ counted: 1000, complete: false, scan: 1000 });
+    expect(body).toMatchObject({ counted: 1000, complete: false, stoppedBy: 'scan', scan: 1000 });
     const newest = [...all].sort((a, b) => b.index - a.index).slice(0, 1000);
     expect(body.facets.source.values).toEqual(expected(newest, (r) => r.source));
     expect(body.oldest).toBe(newest[newest.length - 1]!.time);

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors.js';
 import type { AppContext } from '../context.js';
@@ -14,13 +15,22 @@ export const DEFAULT_SCAN = 10_000;
 export const MAX_SCAN = 100_000;
 /** Candidates read from the store per page: the scan yields to other requests between pages. */
 const PAGE = 1000;
+/**
+ * Wall time a count may take: a second per 10,000 of `scan` (at least a
+ * second), at most half the request timeout. A search whose matches are
+ * sparse among many candidates (a common word) reads far more entries than
+ * it counts; past the budget the answer is partial, and says why.
+ */
+const budgetOf = (scan: number, requestTimeoutMs: number) => Math.min(Math.max(1000, scan / 10), requestTimeoutMs / 2);
 
 /** `GET /v1/events/facets`' answer (docs/API.md). */
 export interface FacetsAnswer {
   /** Events counted: the newest matches, up to `scan`. */
   counted: number;
-  /** False when the search matches more than `scan` events: the counts are of the newest `counted`. */
+  /** False when the count is not known to be whole: the counts are of the newest `counted` matches. */
   complete: boolean;
+  /** Why an incomplete count stopped: `scan` (more match), or its time budget (more may match). */
+  stoppedBy?: 'scan' | 'time';
   scan: number;
   facets: Record<FacetName, { values: { value: string; count: number }[]; distinct: number }>;
   oldest?: string;
@@ -68,21 +78,25 @@ export function facetRoutes(app: FastifyInstance, ctx: AppContext): void {
     let gone = false;
     reply.raw.once('close', () => (gone = !reply.raw.writableEnded));
     const { person, entries } = await scanLog(log, filter, options);
+    const deadline = performance.now() + budgetOf(scan, ctx.config.limits.requestTimeoutMs);
     let counted = 0;
-    let complete = true;
+    let stoppedBy: FacetsAnswer['stoppedBy'];
     for await (const entry of entries) {
       if (counted === scan) {
-        complete = false;
+        stoppedBy = 'scan'; // and this entry is one more
         break;
       }
       counter.add(entry.record);
       counted++;
-      if (gone) break;
+      // Past the budget, stop before asking for the next match: whether there is one is not known.
+      if (performance.now() > deadline) stoppedBy = 'time';
+      if (stoppedBy || gone) break;
     }
     const summary = counter.summary();
     return {
       counted,
-      complete,
+      complete: stoppedBy === undefined,
+      ...(stoppedBy && { stoppedBy }),
       scan,
       facets: summary.facets,
       ...(summary.oldest !== undefined && { oldest: iso(summary.oldest), newest: iso(summary.newest!) }),
