@@ -10,6 +10,23 @@ import { startServer, stopServer } from './lib.mjs';
 
 const log = (m) => process.stderr.write(`[http] ${m}\n`);
 const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 8);
+// BENCH_HTTP_BARE=0 skips the bare Fastify ceiling (to compare two builds back to back).
+const withBare = process.env.BENCH_HTTP_BARE !== '0';
+
+/**
+ * CPU microseconds a process has used (user + system), from /proc on Linux;
+ * undefined elsewhere. Throughput on a shared machine depends on what else
+ * runs; the server's CPU per request depends much less on it.
+ */
+function cpuOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = 100; // USER_HZ, 100 on every Linux architecture Node runs on
 
 /** Starts a process that prints its URL (bare server) or says "listening on URL" (stele serve). */
 function run(opts) {
@@ -23,9 +40,10 @@ const body = (n, from = 0) => JSON.stringify(Array.from({ length: n }, (_, i) =>
   return event;
 }));
 
-function summary(result, eventsPerRequest) {
+function summary(result, eventsPerRequest, cpuUs) {
   const ok = result['2xx'];
   return {
+    ...(cpuUs !== undefined && ok > 0 && { serverCpuUs: { perRequest: +(cpuUs / ok).toFixed(1), perEvent: +(cpuUs / ok / eventsPerRequest).toFixed(2) } }),
     requestsPerSec: Math.round(ok / result.duration),
     eventsPerSec: Math.round((ok * eventsPerRequest) / result.duration),
     latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
@@ -34,8 +52,9 @@ function summary(result, eventsPerRequest) {
   };
 }
 
-async function scenario(url, token, name, eventsPerRequest, connections, extra = {}) {
+async function scenario({ url, pid }, token, name, eventsPerRequest, connections, extra = {}) {
   log(`${name}: ${eventsPerRequest} events/request, ${connections} connections`);
+  const before = cpuOf(pid);
   const result = await run({
     url: `${url}/v1/events`,
     method: 'POST',
@@ -45,15 +64,16 @@ async function scenario(url, token, name, eventsPerRequest, connections, extra =
     body: body(eventsPerRequest),
     ...extra,
   });
-  return summary(result, eventsPerRequest);
+  const after = cpuOf(pid);
+  return summary(result, eventsPerRequest, before === undefined || after === undefined ? undefined : after - before);
 }
 
-async function measure(url, token) {
-  const batch100 = await scenario(url, token, 'batch100', 100, 8);
-  const single64 = await scenario(url, token, 'single64', 1, 64);
+async function measure(server, token) {
+  const batch100 = await scenario(server, token, 'batch100', 100, 8);
+  const single64 = await scenario(server, token, 'single64', 1, 64);
   // Half of the single-event maximum, paced: the time from request to signed checkpoint.
   const rate = Math.max(1, Math.floor(single64.requestsPerSec / 2));
-  const halfLoad = await scenario(url, token, `half load (${rate} req/s)`, 1, 64, { overallRate: rate });
+  const halfLoad = await scenario(server, token, `half load (${rate} req/s)`, 1, 64, { overallRate: rate });
   return { batch100, single64, halfLoad: { ...halfLoad, targetRate: rate } };
 }
 
@@ -61,22 +81,27 @@ const dir = mkdtempSync(join(tmpdir(), 'stele-bench-http-'));
 try {
   const stele = await startServer(['packages/cli/bin/stele.js', 'serve', '--dir', dir, '--port', '0', '--log-level', 'warn']);
   const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
-  const steleResult = await measure(stele.url, token);
+  const steleResult = await measure({ url: stele.url, pid: stele.child.pid }, token);
   await stopServer(stele.child);
 
-  const bare = await startServer(['bench/bare-server.mjs']);
-  const bareResult = await measure(bare.url, undefined);
-  await stopServer(bare.child);
+  let bareResult;
+  if (withBare) {
+    const bare = await startServer(['bench/bare-server.mjs']);
+    bareResult = await measure({ url: bare.url, pid: bare.child.pid }, undefined);
+    await stopServer(bare.child);
+  }
 
   const ratio = (a, b) => (b ? +(a / b).toFixed(3) : null);
   const out = {
     seconds,
     stele: steleResult,
-    bareFastify: bareResult,
-    ratioToBare: {
-      batch100: ratio(steleResult.batch100.eventsPerSec, bareResult.batch100.eventsPerSec),
-      single64: ratio(steleResult.single64.eventsPerSec, bareResult.single64.eventsPerSec),
-    },
+    ...(bareResult && {
+      bareFastify: bareResult,
+      ratioToBare: {
+        batch100: ratio(steleResult.batch100.eventsPerSec, bareResult.batch100.eventsPerSec),
+        single64: ratio(steleResult.single64.eventsPerSec, bareResult.single64.eventsPerSec),
+      },
+    }),
     targets: {
       batch100EventsPerSec: { target: 60_000, value: steleResult.batch100.eventsPerSec, met: steleResult.batch100.eventsPerSec >= 60_000 },
       single64EventsPerSec: { target: 12_000, value: steleResult.single64.eventsPerSec, met: steleResult.single64.eventsPerSec >= 12_000 },

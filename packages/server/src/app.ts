@@ -10,6 +10,7 @@ import type { ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
 import { createMetrics } from './metrics.js';
+import { RequestLog } from './requestLog.js';
 import { eventRoutes } from './routes/events.js';
 import { authRoutes } from './routes/auth.js';
 import { deviceRoutes } from './routes/devices.js';
@@ -58,6 +59,7 @@ export function buildApp(options: AppOptions): App {
   const oidc = !config.auth ? undefined : (options.oidc ?? (config.oidc.issuers.length > 0 ? createOidcVerifier(config.oidc.issuers, options.keyTiming) : undefined));
   const app = Fastify({
     logger: options.logger ?? false,
+    logController: new RequestLog(),
     bodyLimit: config.limits.bodyBytes,
     requestTimeout: config.limits.requestTimeoutMs,
     connectionTimeout: config.limits.requestTimeoutMs,

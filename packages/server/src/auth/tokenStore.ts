@@ -24,7 +24,7 @@ export interface TokenStore {
   list(): TokenRecord[];
   /** Revokes by id or name; the revoked record, or undefined when none matched. */
   revoke(idOrName: string): TokenRecord | undefined;
-  /** The live token a secret belongs to. */
+  /** The live token a secret belongs to (a frozen record; revocation by any process takes effect at once). */
   authenticate(secret: string): TokenRecord | undefined;
   close(): void;
 }
@@ -36,6 +36,7 @@ export function allows(have: Scope, need: Scope): boolean {
 
 const PREFIX = 'stele_';
 const hashOf = (secret: string) => createHash('sha256').update(secret).digest();
+const MAX_VERIFIED = 1000;
 
 /** Opens (creating) the token store of a data directory. */
 export function openTokenStore(dir: string): TokenStore {
@@ -56,6 +57,27 @@ export function openTokenStore(dir: string): TokenStore {
   const all = db.prepare('SELECT id, name, scope, created, revoked FROM tokens ORDER BY rowid');
   const find = db.prepare('SELECT id, name, scope, created, revoked FROM tokens WHERE (id = ? OR name = ?) AND revoked IS NULL');
   const revoke = db.prepare('UPDATE tokens SET revoked = ? WHERE id = ?');
+  // Secrets already verified, so that a request costs neither a hash nor a lookup. Emptied
+  // whenever the table may have changed: by this store (revoke), or by another connection
+  // (`stele token revoke` beside the collector), which PRAGMA data_version reveals. That look
+  // is taken once per turn of the event loop: the requests read in one turn share it.
+  // Only live tokens are kept, and at most MAX_VERIFIED: unknown secrets are never cached.
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  const verified = new Map<string, TokenRecord>();
+  let version = dataVersion.get();
+  let looked = false;
+  const current = () => {
+    if (!looked) {
+      looked = true;
+      setImmediate(() => (looked = false));
+      const now = dataVersion.get();
+      if (now !== version) {
+        version = now;
+        verified.clear();
+      }
+    }
+    return verified;
+  };
 
   return {
     create(name, scope) {
@@ -73,15 +95,22 @@ export function openTokenStore(dir: string): TokenStore {
       if (matches.length !== 1) return undefined;
       const record = { ...matches[0]!, revoked: new Date().toISOString() };
       revoke.run(record.revoked, record.id);
+      verified.clear();
       return record;
     },
     authenticate(secret) {
       if (!secret.startsWith(PREFIX) || secret.length > 200) return undefined;
+      const cache = current();
+      const known = cache.get(secret);
+      if (known) return known;
       const hash = hashOf(secret);
       const row = byHash.get(hash) as (TokenRecord & { hash: Buffer }) | undefined;
       // The lookup is by hash already; the constant-time compare is belt and braces.
       if (!row || row.revoked !== null || !timingSafeEqual(row.hash, hash)) return undefined;
-      return { id: row.id, name: row.name, scope: row.scope, created: row.created, revoked: null };
+      const record: TokenRecord = Object.freeze({ id: row.id, name: row.name, scope: row.scope, created: row.created, revoked: null });
+      if (cache.size >= MAX_VERIFIED) cache.clear();
+      cache.set(secret, record);
+      return record;
     },
     close: () => db.close(),
   };

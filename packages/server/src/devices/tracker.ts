@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { canonicalBytes, type EventRecord } from '@stele/log';
-import { parseRecord, StoreError, type CommitEvent, type Log, type LogEntry } from '@stele/store';
+import type { EventRecord } from '@stele/log';
+import { parseRecord, StoreError, type CommitEvent, type Log, type LogEntry, type StoredEntry } from '@stele/store';
 import { collectorActor } from '../audit.js';
-import { sentForm } from '../auth/bind.js';
 import { checkNext, checkOrder, type DeviceEvent, type DeviceState, type Gap } from './chain.js';
 import type { DeviceStore } from './deviceStore.js';
+import { Sighting } from './sighting.js';
+
+export { chainHash } from './sighting.js';
 
 /** Options of {@link startDeviceTracker}. */
 export interface DeviceTrackerOptions {
@@ -22,11 +24,6 @@ export interface DeviceTracker {
   idle(): Promise<void>;
   /** Stops following the log (after {@link idle}) and closes the table. */
   close(): Promise<void>;
-}
-
-/** The hash a device's next event names as `prev`: SHA-256 of the canonical JSON of the event as sent (bind.ts). */
-export function chainHash(record: EventRecord): string {
-  return createHash('sha256').update(canonicalBytes(sentForm(record as unknown as Record<string, unknown>))).digest('hex');
 }
 
 /** A gap's event: deterministic id and time, so a second collector or a re-check records it once. */
@@ -52,6 +49,21 @@ export function gapEvent(gap: Gap, offending: EventRecord): Record<string, unkno
 
 const isGapRecord = (r: EventRecord) => r.source === 'stele' && r.action === 'stele.gap' && typeof r.details?.device === 'string';
 
+// Stored bytes are canonical JSON, keys sorted, so `action` comes first: only a record
+// starting so is parsed to count gaps.
+const GAP_START = Buffer.from('{"action":"stele.gap",');
+const mayBeGap = (bytes: Uint8Array) => bytes.length > GAP_START.length && GAP_START.every((b, i) => bytes[i] === b);
+const recordOf = (e: StoredEntry): EventRecord => (e as Partial<LogEntry>).record ?? parseRecord(e.bytes);
+
+/** True when one device's events are already in checkOrder (the common case: a device sends in order). */
+const inOrder = (events: readonly DeviceEvent[]) => events.every((e, i) => i === 0 || checkOrder(events[i - 1]!, e) <= 0);
+
+/**
+ * Commits are checked together once this many milliseconds passed since the
+ * first unchecked one: one table write for many commits under load.
+ */
+const CHECK_DELAY_MS = 50;
+
 /**
  * Starts following the log: first the entries the table has not seen (the
  * collector was down, or the CLI appended), then every commit as it happens.
@@ -64,6 +76,9 @@ export async function startDeviceTracker(options: DeviceTrackerOptions): Promise
   let work: Promise<void> = Promise.resolve();
   const pending = new Set<Promise<unknown>>();
   let closed = false;
+  /** Commits not yet checked, in log order, and the timer that will check them. */
+  let backlog: (readonly LogEntry[])[] = [];
+  let timer: NodeJS.Timeout | undefined;
 
   const record = (gap: Gap, offending: EventRecord) => {
     const p = log.append([gapEvent(gap, offending)]).catch((err: unknown) => {
@@ -76,33 +91,37 @@ export async function startDeviceTracker(options: DeviceTrackerOptions): Promise
   };
 
   /** Checks entries `checked ..` in index order (they follow one another). */
-  const check = (entries: readonly LogEntry[]) => {
+  const check = (entries: readonly StoredEntry[]) => {
     const from = store.checked();
     const fresh = entries.filter((e) => e.index >= from);
     if (fresh.length === 0) return;
     const changed = new Map<string, DeviceState>();
     const current = (id: string) => changed.get(id) ?? store.get(id);
-    const events: Array<DeviceEvent & { record: EventRecord }> = [];
+    const byDevice = new Map<string, Sighting[]>();
     const recorded: string[] = [];
-    for (const { index, record } of fresh) {
-      if (isGapRecord(record)) recorded.push(record.details!.device as string);
-      if (record.device === undefined) continue;
-      const a = record.actor;
-      events.push({
-        device: record.device,
-        index,
-        received: record.received,
-        hash: chainHash(record),
-        user: { ...(a.id !== undefined && { id: a.id }), ...(a.email !== undefined && { email: a.email }), ...(a.idp !== undefined && { idp: a.idp }), verified: a.verified },
-        ...(record.submitter && { submitter: record.submitter }),
-        record,
-      });
+    for (const entry of fresh) {
+      if (mayBeGap(entry.bytes)) {
+        const record = recordOf(entry);
+        if (isGapRecord(record)) recorded.push(record.details!.device as string);
+      }
+      const sighting = Sighting.of(entry);
+      if (!sighting) continue;
+      const seen = byDevice.get(sighting.device.id);
+      if (seen) seen.push(sighting);
+      else byDevice.set(sighting.device.id, [sighting]);
     }
     const gaps: Array<[Gap, EventRecord]> = [];
-    for (const event of events.sort(checkOrder)) {
-      const step = checkNext(current(event.device.id), event);
-      changed.set(event.device.id, step.state);
-      if (step.gap) gaps.push([step.gap, event.record]);
+    // In checkOrder: by device, then sequence number, then index.
+    for (const id of [...byDevice.keys()].sort()) {
+      const events = byDevice.get(id)!;
+      if (!inOrder(events)) events.sort(checkOrder);
+      let state = current(id);
+      for (const event of events) {
+        const step = checkNext(state, event);
+        state = step.state;
+        if (step.gap) gaps.push([step.gap, event.record]);
+      }
+      changed.set(id, state!);
     }
     // A gap event always comes after the device event it is about, so counting it after the device's events is safe.
     for (const id of recorded) {
@@ -119,8 +138,25 @@ export async function startDeviceTracker(options: DeviceTrackerOptions): Promise
     for (let at = store.checked(); at < size; at = store.checked()) {
       const stored = await log.driver.readEntries(at, Math.min(size, at + 1000));
       if (stored.length === 0) break;
-      check(stored.map((e) => ({ ...e, record: parseRecord(e.bytes) })));
+      check(stored);
     }
+  };
+
+  /** Checks commits: those that follow one another in one go, reading first what is missing before one. */
+  const checkCommits = async (commits: (readonly LogEntry[])[]) => {
+    let run: StoredEntry[] = [];
+    for (const entries of commits) {
+      const first = entries[0];
+      if (!first) continue;
+      const next = run.length > 0 ? run[run.length - 1]!.index + 1 : store.checked();
+      if (first.index > next) {
+        if (run.length > 0) check(run);
+        run = [];
+        if (first.index > store.checked()) await catchUp();
+      }
+      for (const e of entries) run.push(e);
+    }
+    if (run.length > 0) check(run);
   };
 
   const enqueue = (job: () => void | Promise<void>) => {
@@ -128,22 +164,31 @@ export async function startDeviceTracker(options: DeviceTrackerOptions): Promise
     return work;
   };
 
+  const checkBacklog = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    const commits = backlog;
+    backlog = [];
+    if (commits.length > 0) void enqueue(() => checkCommits(commits));
+  };
+
   // A large log takes a while the first time: the collector serves meanwhile.
   void enqueue(catchUp);
   const unsubscribe = log.subscribe((commit: CommitEvent) => {
     if (closed) return;
-    void enqueue(async () => {
-      // A commit that starts where the table is goes straight in; otherwise read what is missing first.
-      if (commit.entries[0] && commit.entries[0].index > store.checked()) await catchUp();
-      check(commit.entries);
-    });
+    backlog.push(commit.entries);
+    if (timer === undefined) {
+      timer = setTimeout(checkBacklog, CHECK_DELAY_MS);
+      timer.unref();
+    }
   });
 
   const idle = async () => {
     for (;;) {
+      checkBacklog();
       const awaited = work;
       await awaited;
-      if (awaited === work && pending.size === 0) return;
+      if (awaited === work && pending.size === 0 && backlog.length === 0) return;
       await Promise.all(pending);
     }
   };
@@ -155,6 +200,7 @@ export async function startDeviceTracker(options: DeviceTrackerOptions): Promise
       await idle();
       closed = true;
       unsubscribe();
+      checkBacklog();
       await work;
       store.close();
     },
