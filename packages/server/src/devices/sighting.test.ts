@@ -10,7 +10,7 @@ import { describe, expect, test } from 'vitest';
 import { recordBytes, toRecord, validateEvent, type EventRecord, type Submitter } from '@stele/log';
 import { parseRecord } from '@stele/store';
 import { bindEvents } from '../auth/bind.js';
-import { membersOf } from './members.js';
+import { memberOf, membersOf } from './members.js';
 import { chainHash, Sighting } from './sighting.js';
 
 const stored = (event: Record<string, unknown>, index = 7, submitter?: Submitter) => {
@@ -37,9 +37,19 @@ describe('membersOf', () => {
     expect(membersOf(Buffer.from('{}'))).toEqual([]);
   });
 
-  test('refuses bytes that are not an object, or do not end', () => {
-    expect(() => membersOf(Buffer.from('[1]'))).toThrow(RangeError);
-    expect(() => membersOf(Buffer.from('{"a":1'))).toThrow(RangeError);
+  test('memberOf finds one top-level member, never a nested one of the same name', () => {
+    const bytes = Buffer.from(JSON.stringify({ details: { device: { id: 'inner' } }, device: { id: 'outer', seq: 2 }, z: 1 }));
+    const device = memberOf(bytes, 'device')!;
+    expect(JSON.parse(bytes.toString('utf8', device.value, device.end))).toEqual({ id: 'outer', seq: 2 });
+    expect(memberOf(bytes, 'missing')).toBeUndefined();
+    expect(memberOf(Buffer.from(JSON.stringify({ details: { device: 1 } })), 'device')).toBeUndefined();
+  });
+
+  test('refuses bytes that are not an object or end early, without reading past them', () => {
+    for (const text of ['[1]', '{"a":1', '{"a":"xx', '{"a":{"b":[1,2]', '{"a"', '{"a":}', '']) {
+      expect(() => membersOf(Buffer.from(text)), text).toThrow(RangeError);
+      expect(() => memberOf(Buffer.from(text), 'b'), text).toThrow(RangeError);
+    }
   });
 });
 

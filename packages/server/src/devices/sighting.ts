@@ -1,24 +1,20 @@
 import { createHash, hash } from 'node:crypto';
-import { canonicalBytes, STORE_FIELDS, type Device, type EventRecord } from '@stele/log';
+import { canonicalBytes, fromUtf8, STORE_FIELDS, type Device, type EventRecord } from '@stele/log';
 import { parseRecord, type LogEntry, type StoredEntry } from '@stele/store';
 import { BOUND_DETAILS, sentForm } from '../auth/bind.js';
 import type { DeviceEvent, DeviceState } from './chain.js';
-import { membersOf, type Member } from './members.js';
+import { memberOf, membersOf, type Member } from './members.js';
 
 /** The hash a device's next event names as `prev`: SHA-256 of the canonical JSON of the event as sent (bind.ts). */
 export function chainHash(record: EventRecord): string {
   return createHash('sha256').update(canonicalBytes(sentForm(record as unknown as Record<string, unknown>))).digest('hex');
 }
 
-// Stored bytes are canonical JSON (no spaces, keys sorted), so a record with a `device`
-// holds `"device":{`: a record without it is no device event and needs no reading.
-const DEVICE_KEY = Buffer.from('"device":{');
 /** The record's members that {@link sentForm} leaves out: the store's. */
 const LEFT_OUT = new Set(STORE_FIELDS);
 const BOUND = new Set<string>(BOUND_DETAILS);
 
-const bufferOf = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-const valueOf = (bytes: Buffer, m: Member): unknown => JSON.parse(bytes.toString('utf8', m.value, m.end));
+const valueOf = (bytes: Uint8Array, m: Member): unknown => JSON.parse(fromUtf8(bytes.subarray(m.value, m.end)));
 
 /**
  * A device event read from the record's stored bytes. Only `device` is read
@@ -28,13 +24,12 @@ const valueOf = (bytes: Buffer, m: Member): unknown => JSON.parse(bytes.toString
  */
 export class Sighting implements DeviceEvent {
   readonly index: number;
+  private list: Member[] | undefined;
   private parsed: EventRecord | undefined;
   private chain: string | undefined;
 
   private constructor(
     private readonly entry: StoredEntry,
-    private readonly bytes: Buffer,
-    private readonly members: Member[],
     readonly device: Device,
   ) {
     this.index = entry.index;
@@ -42,12 +37,8 @@ export class Sighting implements DeviceEvent {
 
   /** The entry's device event, or undefined when the record names no device. */
   static of(entry: StoredEntry): Sighting | undefined {
-    const bytes = bufferOf(entry.bytes);
-    if (!bytes.includes(DEVICE_KEY)) return undefined;
-    const members = membersOf(bytes);
-    const device = members.find((m) => m.key === 'device');
-    if (!device) return undefined; // the key was in details
-    return new Sighting(entry, bytes, members, valueOf(bytes, device) as Device);
+    const device = memberOf(entry.bytes, 'device');
+    return device && new Sighting(entry, valueOf(entry.bytes, device) as Device);
   }
 
   /** The whole record (for a gap's event). */
@@ -77,9 +68,13 @@ export class Sighting implements DeviceEvent {
     return (this.chain ??= this.sentHash());
   }
 
+  private get members(): Member[] {
+    return (this.list ??= membersOf(this.entry.bytes));
+  }
+
   private member(key: string): unknown {
     const m = this.members.find((x) => x.key === key);
-    return m && valueOf(this.bytes, m);
+    return m && valueOf(this.entry.bytes, m);
   }
 
   /**
@@ -90,9 +85,10 @@ export class Sighting implements DeviceEvent {
    * {@link sentForm} rebuilds it from the parsed record instead.
    */
   private sentHash(): string {
+    const { bytes } = this.entry;
     const details = this.members.find((m) => m.key === 'details');
     if (details) {
-      const keys = membersOf(this.bytes, details.value);
+      const keys = membersOf(bytes, details.value);
       if (keys.length === 0 || keys.some((k) => BOUND.has(k.key))) return chainHash(this.record);
     }
     // Members kept next to each other stay one run of bytes, commas included.
@@ -108,12 +104,13 @@ export class Sighting implements DeviceEvent {
     }
     let length = 2 + Math.max(0, runs.length - 1);
     for (const [from, to] of runs) length += to - from;
-    const sent = Buffer.allocUnsafe(length);
+    const sent = new Uint8Array(length);
     let at = 0;
     sent[at++] = 0x7b;
     runs.forEach(([from, to], i) => {
       if (i > 0) sent[at++] = 0x2c;
-      at += this.bytes.copy(sent, at, from, to);
+      sent.set(bytes.subarray(from, to), at);
+      at += to - from;
     });
     sent[at] = 0x7d;
     return hash('sha256', sent, 'hex');

@@ -52,7 +52,11 @@ const isGapRecord = (r: EventRecord) => r.source === 'stele' && r.action === 'st
 // Stored bytes are canonical JSON, keys sorted, so `action` comes first: only a record
 // starting so is parsed to count gaps.
 const GAP_START = Buffer.from('{"action":"stele.gap",');
-const mayBeGap = (bytes: Uint8Array) => bytes.length > GAP_START.length && GAP_START.every((b, i) => bytes[i] === b);
+const mayBeGap = (bytes: Uint8Array) => {
+  if (bytes.length <= GAP_START.length) return false;
+  for (let i = GAP_START.length - 1; i >= 0; i--) if (bytes[i] !== GAP_START[i]) return false;
+  return true;
+};
 const recordOf = (e: StoredEntry): EventRecord => (e as Partial<LogEntry>).record ?? parseRecord(e.bytes);
 
 /** True when one device's events are already in checkOrder (the common case: a device sends in order). */
