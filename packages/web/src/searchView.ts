@@ -127,6 +127,7 @@ export async function renderSearch(root: HTMLElement, text: string): Promise<voi
     const mine = (counting = new AbortController());
     const query = new URLSearchParams(params);
     query.delete('limit');
+    query.delete('cursor'); // `load` moves it along the pages; the count is of the whole search
     if (scan !== undefined) query.set('scan', String(scan));
     facets.setAttribute('aria-busy', 'true');
     try {
