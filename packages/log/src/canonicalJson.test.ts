@@ -206,3 +206,52 @@ describe('properties', () => {
     );
   });
 });
+
+describe('fast paths against a plain reference', () => {
+  /** RFC 8785 written the plainest way: keys sorted by `sort()`, every string and number through JSON.stringify. */
+  function reference(v: unknown): string {
+    if (typeof v === 'string' || typeof v === 'number') return JSON.stringify(v);
+    if (v === null || typeof v === 'boolean') return String(v);
+    if (Array.isArray(v)) return `[${v.map(reference).join(',')}]`;
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${reference(o[k])}`)
+      .join(',')}}`;
+  }
+  const key = fc.oneof(fc.string({ unit: 'binary', maxLength: 6 }), fc.constantFrom('10', '9', '0', '01', '-1', '__proto__', 'a', 'B', '\u20ac', '\ud83d\ude00'));
+  const json = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.string({ unit: 'binary' }).filter((s) => !/\p{Cs}/u.test(s)),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.constantFrom(-0, 0.1, 1e21, 1e-7, 5e-324, 2 ** 53, 'a"b', 'back\\slash', '\u0000\u001f\u007f'),
+      fc.boolean(),
+      fc.constant(null),
+      tie('array'),
+      tie('object'),
+    ),
+    array: fc.array(tie('value'), { maxLength: 5 }),
+    // Up to 40 keys: sorted by insertion below 17, by Array.prototype.sort above.
+    object: fc.dictionary(key, tie('value'), { maxKeys: 40 }),
+  })).value;
+
+  it('writes what the plain reference writes, for any JSON', () => {
+    fc.assert(
+      fc.property(json, (v) => {
+        expect(canonicalize(v)).toBe(reference(v));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('sorts null-prototype objects built in any key order', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(key, { maxLength: 40 }), (keys) => {
+        const o = Object.create(null) as Record<string, number>;
+        keys.forEach((k, i) => (o[k] = i));
+        expect(canonicalize(o)).toBe(reference(o));
+      }),
+    );
+  });
+});

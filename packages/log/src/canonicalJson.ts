@@ -10,6 +10,8 @@
  */
 import { utf8 } from './bytes.js';
 import { LogError } from './errors.js';
+import { sortKeys } from './members.js';
+import { hasLoneSurrogate } from './unicode.js';
 
 /** A JSON value as JCS sees it. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
@@ -22,11 +24,6 @@ export interface JsonObject {
 /** Nesting deeper than this is refused rather than risking the call stack (and it ends cycles). */
 const MAX_DEPTH = 1000;
 
-/** Any surrogate code unit: a cheap filter before the exact lone-surrogate test. */
-const SURROGATE = /[\uD800-\uDFFF]/;
-/** A lone surrogate: with the `u` flag, paired surrogates match as one code point and not as `Cs`. */
-const LONE_SURROGATE = /\p{Cs}/u;
-
 /** Thrown inside; the path is built only when something is refused. */
 class Refusal {
   constructor(
@@ -35,8 +32,13 @@ class Refusal {
   ) {}
 }
 
+/** What JSON.stringify escapes, and surrogates: a string without any is written between quotes as it is. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const SPECIAL = /["\\\u0000-\u001f\uD800-\uDFFF]/;
+
 function quote(text: string): string {
-  if (SURROGATE.test(text) && LONE_SURROGATE.test(text)) throw new Refusal('contains a lone surrogate (not valid Unicode)');
+  if (!SPECIAL.test(text)) return '"' + text + '"';
+  if (hasLoneSurrogate(text)) throw new Refusal('contains a lone surrogate (not valid Unicode)');
   return JSON.stringify(text);
 }
 
@@ -46,7 +48,7 @@ function serialize(value: unknown, depth: number): string {
       return quote(value);
     case 'number':
       if (!Number.isFinite(value)) throw new Refusal(`is ${String(value)}, which JSON cannot represent`);
-      return JSON.stringify(value); // ES Number::toString; -0 becomes "0" as JCS requires
+      return String(value); // ES Number::toString, as JSON.stringify writes it; -0 becomes "0" as JCS requires
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object':
@@ -66,8 +68,8 @@ function serialize(value: unknown, depth: number): string {
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) throw new Refusal('is not a plain object');
     const record = value as Record<string, unknown>;
-    // Array.prototype.sort without a comparator orders by UTF-16 code units, as JCS requires.
-    const keys = Object.keys(record).sort();
+    // By UTF-16 code units, as JCS requires.
+    const keys = sortKeys(Object.keys(record));
     let out = '{';
     for (let i = 0; i < keys.length; i++) {
       key = keys[i]!;

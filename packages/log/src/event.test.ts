@@ -416,3 +416,30 @@ describe('formatTime and parseTime', () => {
     expect(() => formatTime(ms)).toThrow(RangeError);
   });
 });
+
+describe('parseTime: the record-format fast path', () => {
+  it('agrees with Date and with the general RFC 3339 path on every instant of years 0000 to 9999', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -62_167_219_200_000, max: 253_402_300_799_999 }), (ms) => {
+        const text = new Date(ms).toISOString(); // the record's format
+        expect(parseTime(text)).toBe(ms);
+        // The same instant with an offset takes the regex path.
+        expect(parseTime(`${text.slice(0, 23)}+00:00`)).toBe(ms);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it.each(['2023-02-29T00:00:00.000Z', '1900-02-29T00:00:00.000Z', '2024-13-01T00:00:00.000Z', '2024-01-01T24:00:00.000Z', '2024-01-01T00:00:60.000Z', '2024-01-01T00:00:00.0a0Z'])(
+    'refuses %s',
+    (text) => {
+      expect(codeOf(() => parseTime(text))).toBe('ERR_TIME_MALFORMED');
+    },
+  );
+
+  it('accepts leap days and the ends of centuries', () => {
+    expect(parseTime('2000-02-29T00:00:00.000Z')).toBe(Date.UTC(2000, 1, 29));
+    expect(parseTime('2024-02-29T23:59:59.999Z')).toBe(Date.UTC(2024, 1, 29, 23, 59, 59, 999));
+    expect(parseTime('0100-03-01T00:00:00.000Z')).toBe(Date.parse('0100-03-01T00:00:00.000Z'));
+  });
+});

@@ -4,9 +4,11 @@
  * an `id` when the client sent none), and the leaf is the RFC 8785 canonical
  * JSON of the whole record.
  */
-import { toHex, utf8 } from './bytes.js';
+import { toHex } from './bytes.js';
 import { canonicalBytes, canonicalize, type JsonObject, type JsonValue } from './canonicalJson.js';
 import { LogError } from './errors.js';
+import { forInIsOwn, forInOwn, keysSorted, prototypeClean, sortKeys } from './members.js';
+import { hasLoneSurrogate } from './unicode.js';
 
 /** What the event's outcome was; `unknown` when the client did not say. */
 export type Outcome = 'success' | 'failure' | 'unknown';
@@ -159,7 +161,6 @@ const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 /** Controls (C0, DEL, C1) and lone surrogates; `reason` alone may hold tabs and newlines. */
 const BAD_LINE = /\p{Cc}|\p{Cs}/u;
-const LONE_SURROGATE = /\p{Cs}/u;
 /** Controls and surrogates of any kind: a cheap filter before the exact (Unicode-aware) tests. */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const MAYBE_BAD = /[\u0000-\u001f\u007f-\u009f\uD800-\uDFFF]/;
@@ -186,26 +187,42 @@ function codePoints(s: string, max: number): number {
 
 interface TextRule {
   max: number;
-  pattern?: RegExp;
+  pattern: RegExp | undefined;
+  /**
+   * A pattern that, when it matches, lets the value through: it matches
+   * nothing the exact tests refuse (no control, no surrogate, nothing
+   * `pattern` refuses), so that one test accepts a common value.
+   */
+  plain: RegExp;
   /** Free text: tabs and newlines allowed. */
-  multiline?: boolean;
+  multiline: boolean;
 }
+
+/** Printable ASCII, the common case of free text. */
+const PRINTABLE = /^[\u0020-\u007e]*$/;
+
+/** Every rule has the same shape, so that reading one stays a monomorphic property access. */
+const rule = (max: number, pattern: RegExp | undefined, plain: RegExp, multiline = false): TextRule => ({ max, pattern, plain, multiline });
 
 /** The rule of every text field, made once rather than per event. */
 const RULES = {
-  id: { max: 128, pattern: ID },
-  time: { max: 64 },
-  source: { max: 64, pattern: SOURCE },
-  action: { max: 128, pattern: ACTION },
-  actorId: { max: 256 },
-  email: { max: 254, pattern: EMAIL },
-  targetType: { max: 128, pattern: TARGET_TYPE },
-  targetId: { max: 4096 },
-  targetName: { max: 1024 },
-  reason: { max: 4096, multiline: true },
-  host: { max: 255, pattern: HOST },
-  prev: { max: 64, pattern: HEX64 },
+  id: rule(128, ID, ID),
+  time: rule(64, undefined, PRINTABLE),
+  source: rule(64, SOURCE, SOURCE),
+  action: rule(128, ACTION, ACTION),
+  actorId: rule(256, undefined, PRINTABLE),
+  email: rule(254, EMAIL, /^[\u0021-\u003f\u0041-\u007e]+@[\u0021-\u003f\u0041-\u007e]+$/),
+  targetType: rule(128, TARGET_TYPE, TARGET_TYPE),
+  targetId: rule(4096, undefined, PRINTABLE),
+  targetName: rule(1024, undefined, PRINTABLE),
+  reason: rule(4096, undefined, PRINTABLE, true),
+  host: rule(255, HOST, /^[\u0021-\u007e]+$/),
+  prev: rule(64, HEX64, HEX64),
 } as const satisfies Record<string, TextRule>;
+
+/** A member the object does not have (as against one set to `undefined`, which counts as left out). */
+const ABSENT: unique symbol = Symbol('absent');
+type Member = unknown;
 
 class Checker {
   readonly errors: FieldError[] = [];
@@ -216,22 +233,28 @@ class Checker {
    * to measure it exactly, which keeps validation off the hot path's profile.
    */
   bound = 0;
+  /** For-in lists only own keys of plain objects (see prototypeClean). */
+  readonly clean = prototypeClean();
 
   add(field: string, code: FieldErrorCode, message: string): undefined {
     this.errors.push({ field, code, message });
     return undefined;
   }
 
-  /** The value of an optional (or required) member, or undefined after reporting. */
-  member(obj: Obj, key: string, path: string, required: boolean): unknown {
-    if (!Object.hasOwn(obj, key)) return required ? this.add(path, 'required', 'must be present') : undefined;
-    const v = obj[key];
+  /** A member's value (ABSENT when the object lacks it), or undefined after reporting. */
+  member(v: Member, path: string, required: boolean): unknown {
+    if (v === ABSENT) return required ? this.add(path, 'required', 'must be present') : undefined;
     return v === null ? this.add(path, 'type', 'must not be null (omit an optional field instead)') : v;
   }
 
-  text(obj: Obj, key: string, path: string, rule: TextRule, required = false): string | undefined {
-    const v = this.member(obj, key, path, required);
-    return v === undefined ? undefined : this.textValue(v, path, rule);
+  text(v: Member, path: string, rule: TextRule, required = false): string | undefined {
+    // The common case first: a string of the field's plain form is the value.
+    if (typeof v === 'string' && v.length > 0 && v.length <= rule.max && rule.plain.test(v)) {
+      this.bound += 6 * v.length + 64;
+      return v;
+    }
+    const value = this.member(v, path, required);
+    return value === undefined ? undefined : this.textValue(value, path, rule);
   }
 
   textValue(v: unknown, path: string, rule: TextRule): string | undefined {
@@ -244,12 +267,11 @@ class Checker {
     return v;
   }
 
-  object(obj: Obj, key: string, path: string, allowed: readonly string[], required = false): Obj | undefined {
-    const v = this.member(obj, key, path, required);
-    if (v === undefined) return undefined;
-    if (!isObject(v)) return this.add(path, 'type', 'must be an object');
-    this.unknown(v, path, allowed);
-    return v;
+  /** The member as an object, or undefined (after reporting unless it is absent). */
+  object(v: Member, path: string, required = false): Obj | undefined {
+    const value = this.member(v, path, required);
+    if (value === undefined) return undefined;
+    return isObject(value) ? value : this.add(path, 'type', 'must be an object');
   }
 
   unknown(obj: Obj, path: string, allowed: readonly string[]): void {
@@ -270,7 +292,7 @@ class Checker {
     if (typeof v === 'number') return Number.isFinite(v) ? v : this.add(join(parent, key), 'type', 'must be a finite number');
     if (typeof v === 'string') {
       this.bound += 6 * v.length;
-      return MAYBE_BAD.test(v) && LONE_SURROGATE.test(v) ? this.add(join(parent, key), 'format', 'must be valid Unicode (no lone surrogates)') : v;
+      return hasLoneSurrogate(v) ? this.add(join(parent, key), 'format', 'must be valid Unicode (no lone surrogates)') : v;
     }
     const path = join(parent, key);
     if (typeof v !== 'object') return this.add(path, 'type', 'must be a JSON value');
@@ -282,72 +304,126 @@ class Checker {
     }
     const proto: unknown = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) return this.add(path, 'type', 'must be a plain JSON object');
-    // A null prototype keeps a "__proto__" key as data; sorted keys make the copy
-    // already canonical (see recordBytes).
-    const out = Object.create(null) as JsonObject;
+    // A null prototype keeps a "__proto__" key as data (set on an empty object
+    // rather than made by Object.create, so that V8 keeps the copy's members in
+    // fast mode); sorted keys make the copy already canonical.
+    const out = Object.setPrototypeOf({}, null) as JsonObject;
     const source = v as Obj;
-    for (const key of Object.keys(source).sort()) {
-      this.bound += 6 * key.length + 8;
-      if (MAYBE_BAD.test(key) && LONE_SURROGATE.test(key)) this.add(`${path}.${key}`, 'format', 'must have a key of valid Unicode');
-      out[key] = this.json(source[key], path, key, depth + 1) ?? null;
+    if (forInIsOwn(source, this.clean) && keysSorted(source)) {
+      for (const k in source) this.copyMember(out, source, k, path, depth);
+    } else {
+      for (const k of sortKeys(Object.keys(source))) this.copyMember(out, source, k, path, depth);
     }
     return out;
   }
+
+  copyMember(out: JsonObject, source: Obj, k: string, path: string, depth: number): void {
+    this.bound += 6 * k.length + 8;
+    if (hasLoneSurrogate(k)) this.add(`${path}.${k}`, 'format', 'must have a key of valid Unicode');
+    out[k] = this.json(source[k], path, k, depth + 1) ?? null;
+  }
 }
 
-function checkActor(c: Checker, input: Obj): Actor | undefined {
-  const o = c.object(input, 'actor', 'actor', ['id', 'email', 'name', 'groups', 'idp', 'verified'], true);
-  if (o === undefined) return undefined;
-  const id = c.text(o, 'id', 'actor.id', RULES.actorId);
-  const email = c.text(o, 'email', 'actor.email', RULES.email);
-  if (!Object.hasOwn(o, 'id') && !Object.hasOwn(o, 'email')) c.add('actor.id', 'required', 'an actor must have an id or an email');
-  const name = c.text(o, 'name', 'actor.name', RULES.actorId);
-  const groups = c.member(o, 'groups', 'actor.groups', false);
-  let groupList: string[] | undefined;
-  if (groups !== undefined) {
-    if (!Array.isArray(groups)) c.add('actor.groups', 'type', 'must be an array of strings');
-    else if (groups.length > MAX_GROUPS) c.add('actor.groups', 'too_long', `must have at most ${MAX_GROUPS} items`);
-    else groupList = Array.from(groups, (g: unknown, i) => c.textValue(g, `actor.groups.${i}`, RULES.actorId) ?? '');
+const ACTOR_FIELDS: readonly string[] = ['id', 'email', 'name', 'groups', 'idp', 'verified'];
+const TARGET_FIELDS: readonly string[] = ['type', 'id', 'name'];
+const DEVICE_FIELDS: readonly string[] = ['id', 'seq', 'prev'];
+
+// The check functions below read an object's members with one pass over its
+// own keys (for-in, a switch, then a plain property read), which is several
+// times cheaper than asking Object.hasOwn per field, and tells unknown keys apart.
+
+function checkActor(c: Checker, v: Member): Actor | undefined {
+  const given = c.object(v, 'actor', true);
+  if (given === undefined) return undefined;
+  const o = forInOwn(given, c.clean);
+  let id: Member = ABSENT, email: Member = ABSENT, name: Member = ABSENT, groups: Member = ABSENT, idp: Member = ABSENT, verified: Member = ABSENT;
+  let unknown = false;
+  for (const key in o) {
+    switch (key) {
+      case 'id': id = o.id; break;
+      case 'email': email = o.email; break;
+      case 'name': name = o.name; break;
+      case 'groups': groups = o.groups; break;
+      case 'idp': idp = o.idp; break;
+      case 'verified': verified = o.verified; break;
+      default: unknown = true;
+    }
   }
-  const idp = c.text(o, 'idp', 'actor.idp', RULES.actorId);
-  const verified = c.member(o, 'verified', 'actor.verified', false);
-  if (verified !== undefined && typeof verified !== 'boolean') c.add('actor.verified', 'type', 'must be a boolean');
+  if (unknown) c.unknown(o, 'actor', ACTOR_FIELDS);
+  const actorId = c.text(id, 'actor.id', RULES.actorId);
+  const actorEmail = c.text(email, 'actor.email', RULES.email);
+  if (id === ABSENT && email === ABSENT) c.add('actor.id', 'required', 'an actor must have an id or an email');
+  const actorName = c.text(name, 'actor.name', RULES.actorId);
+  const groupsValue = c.member(groups, 'actor.groups', false);
+  let groupList: string[] | undefined;
+  if (groupsValue !== undefined) {
+    if (!Array.isArray(groupsValue)) c.add('actor.groups', 'type', 'must be an array of strings');
+    else if (groupsValue.length > MAX_GROUPS) c.add('actor.groups', 'too_long', `must have at most ${MAX_GROUPS} items`);
+    else groupList = Array.from(groupsValue, (g: unknown, i) => c.textValue(g, `actor.groups.${i}`, RULES.actorId) ?? '');
+  }
+  const actorIdp = c.text(idp, 'actor.idp', RULES.actorId);
+  const verifiedValue = c.member(verified, 'actor.verified', false);
+  if (verifiedValue !== undefined && typeof verifiedValue !== 'boolean') c.add('actor.verified', 'type', 'must be a boolean');
   // Plain assignments, not conditional spreads: this runs for every event ingested.
   const actor = {} as Actor;
-  if (id !== undefined) actor.id = id;
-  if (email !== undefined) actor.email = email;
-  if (name !== undefined) actor.name = name;
+  if (actorId !== undefined) actor.id = actorId;
+  if (actorEmail !== undefined) actor.email = actorEmail;
+  if (actorName !== undefined) actor.name = actorName;
   if (groupList !== undefined) actor.groups = groupList;
-  if (idp !== undefined) actor.idp = idp;
-  actor.verified = verified === true;
+  if (actorIdp !== undefined) actor.idp = actorIdp;
+  actor.verified = verifiedValue === true;
   return actor;
 }
 
-function checkTarget(c: Checker, input: Obj): Target | undefined {
-  const o = c.object(input, 'target', 'target', ['type', 'id', 'name']);
-  if (o === undefined) return undefined;
-  const type = c.text(o, 'type', 'target.type', RULES.targetType, true);
-  const id = c.text(o, 'id', 'target.id', RULES.targetId);
-  const name = c.text(o, 'name', 'target.name', RULES.targetName);
+function checkTarget(c: Checker, v: Member): Target | undefined {
+  const given = c.object(v, 'target');
+  if (given === undefined) return undefined;
+  const o = forInOwn(given, c.clean);
+  let type: Member = ABSENT, id: Member = ABSENT, name: Member = ABSENT;
+  let unknown = false;
+  for (const key in o) {
+    switch (key) {
+      case 'type': type = o.type; break;
+      case 'id': id = o.id; break;
+      case 'name': name = o.name; break;
+      default: unknown = true;
+    }
+  }
+  if (unknown) c.unknown(o, 'target', TARGET_FIELDS);
+  const targetType = c.text(type, 'target.type', RULES.targetType, true);
+  const targetId = c.text(id, 'target.id', RULES.targetId);
+  const targetName = c.text(name, 'target.name', RULES.targetName);
   // After an error the placeholders are never returned: validateEvent reports instead.
-  const target: Target = { type: type ?? '' };
-  if (id !== undefined) target.id = id;
-  if (name !== undefined) target.name = name;
+  const target: Target = { type: targetType ?? '' };
+  if (targetId !== undefined) target.id = targetId;
+  if (targetName !== undefined) target.name = targetName;
   return target;
 }
 
-function checkDevice(c: Checker, input: Obj): Device | undefined {
-  const o = c.object(input, 'device', 'device', ['id', 'seq', 'prev']);
-  if (o === undefined) return undefined;
-  const id = c.text(o, 'id', 'device.id', RULES.id, true);
-  const seq = c.member(o, 'seq', 'device.seq', true);
-  if (seq !== undefined) {
-    if (typeof seq !== 'number' || !Number.isInteger(seq)) c.add('device.seq', 'type', 'must be an integer');
-    else if (seq < 1 || seq > Number.MAX_SAFE_INTEGER) c.add('device.seq', 'range', 'must be between 1 and 2^53 - 1');
+function checkDevice(c: Checker, v: Member): Device | undefined {
+  const given = c.object(v, 'device');
+  if (given === undefined) return undefined;
+  const o = forInOwn(given, c.clean);
+  let id: Member = ABSENT, seq: Member = ABSENT, prev: Member = ABSENT;
+  let unknown = false;
+  for (const key in o) {
+    switch (key) {
+      case 'id': id = o.id; break;
+      case 'seq': seq = o.seq; break;
+      case 'prev': prev = o.prev; break;
+      default: unknown = true;
+    }
   }
-  const prev = c.text(o, 'prev', 'device.prev', RULES.prev);
-  const device: Device = { id: id ?? '', seq: typeof seq === 'number' ? seq : 0 };
-  if (prev !== undefined) device.prev = prev;
+  if (unknown) c.unknown(o, 'device', DEVICE_FIELDS);
+  const deviceId = c.text(id, 'device.id', RULES.id, true);
+  const seqValue = c.member(seq, 'device.seq', true);
+  if (seqValue !== undefined) {
+    if (typeof seqValue !== 'number' || !Number.isInteger(seqValue)) c.add('device.seq', 'type', 'must be an integer');
+    else if (seqValue < 1 || seqValue > Number.MAX_SAFE_INTEGER) c.add('device.seq', 'range', 'must be between 1 and 2^53 - 1');
+  }
+  const devicePrev = c.text(prev, 'device.prev', RULES.prev);
+  const device: Device = { id: deviceId ?? '', seq: typeof seqValue === 'number' ? seqValue : 0 };
+  if (devicePrev !== undefined) device.prev = devicePrev;
   return device;
 }
 
@@ -364,13 +440,34 @@ function checkDevice(c: Checker, input: Obj): Device | undefined {
 export function validateEvent(input: unknown): { ok: true; event: EventInput } | { ok: false; errors: FieldError[] } {
   const c = new Checker();
   if (!isObject(input)) return { ok: false, errors: [{ field: '', code: 'type', message: 'an event must be a JSON object' }] };
-  for (const key of Object.keys(input)) {
-    if (STORE_FIELDS.includes(key)) c.add(key, 'store_field', 'is set by the store, not the client');
+  let idIn: Member = ABSENT, timeIn: Member = ABSENT, sourceIn: Member = ABSENT, actionIn: Member = ABSENT, actorIn: Member = ABSENT;
+  let targetIn: Member = ABSENT, outcomeIn: Member = ABSENT, reasonIn: Member = ABSENT, hostIn: Member = ABSENT, deviceIn: Member = ABSENT;
+  let detailsIn: Member = ABSENT;
+  let other = false;
+  const own = forInOwn(input, c.clean);
+  for (const key in own) {
+    switch (key) {
+      case 'id': idIn = own.id; break;
+      case 'time': timeIn = own.time; break;
+      case 'source': sourceIn = own.source; break;
+      case 'action': actionIn = own.action; break;
+      case 'actor': actorIn = own.actor; break;
+      case 'target': targetIn = own.target; break;
+      case 'outcome': outcomeIn = own.outcome; break;
+      case 'reason': reasonIn = own.reason; break;
+      case 'host': hostIn = own.host; break;
+      case 'device': deviceIn = own.device; break;
+      case 'details': detailsIn = own.details; break;
+      default: other = true;
+    }
   }
-  c.unknown(input, '', TOP_LEVEL_FIELDS);
+  if (other) {
+    for (const key of Object.keys(input)) if (STORE_FIELDS.includes(key)) c.add(key, 'store_field', 'is set by the store, not the client');
+    c.unknown(input, '', TOP_LEVEL_FIELDS);
+  }
 
-  const id = c.text(input, 'id', 'id', RULES.id);
-  const timeText = c.text(input, 'time', 'time', RULES.time);
+  const id = c.text(idIn, 'id', RULES.id);
+  const timeText = c.text(timeIn, 'time', RULES.time);
   let time: string | undefined;
   if (timeText !== undefined) {
     try {
@@ -380,19 +477,19 @@ export function validateEvent(input: unknown): { ok: true; event: EventInput } |
       c.add('time', 'format', 'must be an RFC 3339 date-time with an offset, years 0000 to 9999');
     }
   }
-  const source = c.text(input, 'source', 'source', RULES.source, true);
-  const action = c.text(input, 'action', 'action', RULES.action, true);
-  const actor = checkActor(c, input);
-  const target = checkTarget(c, input);
-  const outcome = c.member(input, 'outcome', 'outcome', false);
-  if (outcome !== undefined && (typeof outcome !== 'string' || !OUTCOMES.includes(outcome))) {
+  const source = c.text(sourceIn, 'source', RULES.source, true);
+  const action = c.text(actionIn, 'action', RULES.action, true);
+  const actor = checkActor(c, actorIn);
+  const target = checkTarget(c, targetIn);
+  const outcome = c.member(outcomeIn, 'outcome', false);
+  if (outcome !== undefined && outcome !== 'success' && outcome !== 'failure' && outcome !== 'unknown') {
     c.add('outcome', typeof outcome === 'string' ? 'enum' : 'type', `must be one of ${OUTCOMES.join(', ')}`);
   }
-  const reason = c.text(input, 'reason', 'reason', RULES.reason);
-  const host = c.text(input, 'host', 'host', RULES.host);
-  const device = checkDevice(c, input);
+  const reason = c.text(reasonIn, 'reason', RULES.reason);
+  const host = c.text(hostIn, 'host', RULES.host);
+  const device = checkDevice(c, deviceIn);
   let details: JsonObject | undefined;
-  const rawDetails = c.member(input, 'details', 'details', false);
+  const rawDetails = c.member(detailsIn, 'details', false);
   if (rawDetails !== undefined) {
     if (!isObject(rawDetails)) c.add('details', 'type', 'must be an object');
     else details = c.json(rawDetails, 'details', undefined, 1) as JsonObject;
@@ -472,28 +569,7 @@ export function toRecord(event: EventInput, store: { id: string; received: strin
   return record;
 }
 
-/**
- * The leaf entry of a record made by {@link toRecord}: its RFC 8785 canonical
- * JSON as UTF-8. toRecord builds every object in canonical key order and
- * validation has refused what JSON.stringify would write differently from
- * RFC 8785 (lone surrogates, non-finite numbers), so JSON.stringify is the
- * canonical form here and several times faster than the general canonicalizer,
- * except when `details` has integer-like keys, which JavaScript reorders.
- *
- * @param record - a record from {@link toRecord}
- * @returns the canonical bytes, equal to `canonicalBytes(record)`
- */
-export function recordBytes(record: EventRecord): Uint8Array {
-  const text = JSON.stringify(record);
-  // JavaScript lists integer-like keys ("9", "10") first and in numeric order,
-  // whatever the insertion order; only `details` can hold such keys, and any
-  // key starting with a digit sends the record to the general canonicalizer.
-  if (record.details !== undefined && DIGIT_KEY.test(text)) return canonicalBytes(record);
-  return utf8(text);
-}
-
-/** A member name (or array string) starting with a digit: a superset of the integer-like keys. */
-const DIGIT_KEY = /[{,]"[0-9]/;
+export { recordBytes } from './recordBytes.js';
 
 /**
  * Whether a retried event is the stored one (the idempotency check): the same
@@ -547,15 +623,17 @@ export function formatTime(ms: number): string {
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const isLeap = (year: number): boolean => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
 
-/** The number written by `length` ASCII digits at `at`, or NaN. */
-function digits(text: string, at: number, length: number): number {
-  let n = 0;
-  for (let i = at; i < at + length; i++) {
-    const d = text.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return NaN;
-    n = n * 10 + d;
-  }
-  return n;
+/** The ASCII digit at `at`, or NaN. */
+function digit(text: string, at: number): number {
+  const d = text.charCodeAt(at) - 48;
+  return d >= 0 && d <= 9 ? d : NaN;
+}
+
+/** The number written by two ASCII digits at `at`, or NaN. */
+function twoDigits(text: string, at: number): number {
+  const tens = text.charCodeAt(at) - 48;
+  const ones = text.charCodeAt(at + 1) - 48;
+  return tens >= 0 && tens <= 9 && ones >= 0 && ones <= 9 ? tens * 10 + ones : NaN;
 }
 
 /**
@@ -570,17 +648,29 @@ function canonicalTimeMs(text: string): number | undefined {
   ) {
     return undefined;
   }
-  const year = digits(text, 0, 4);
-  const month = digits(text, 5, 2);
-  const day = digits(text, 8, 2);
-  const hour = digits(text, 11, 2);
-  const minute = digits(text, 14, 2);
-  const second = digits(text, 17, 2);
-  const ms = digits(text, 20, 3);
+  const year = twoDigits(text, 0) * 100 + twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  const hour = twoDigits(text, 11);
+  const minute = twoDigits(text, 14);
+  const second = twoDigits(text, 17);
+  const ms = twoDigits(text, 20) * 10 + digit(text, 22);
   // Written so that NaN (a non-digit) fails every test.
   if (!(year >= 100 && month >= 1 && month <= 12 && day >= 1 && hour <= 23 && minute <= 59 && second <= 59 && ms >= 0)) return undefined;
   if (!(day <= (month === 2 && isLeap(year) ? 29 : MONTH_DAYS[month - 1]!))) return undefined;
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms); // years from 100: no 1900 mapping
+  return ((daysFromCivil(year, month, day) * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + ms;
+}
+
+/**
+ * Days from 1970-01-01 to a proleptic Gregorian date, year 0 on (H. Hinnant's
+ * days_from_civil): what Date.UTC computes, in a few integer operations.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  return era * 146_097 + yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear - 719_468;
 }
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,30}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;

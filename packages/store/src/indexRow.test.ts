@@ -89,6 +89,27 @@ describe('indexRowOf', () => {
     );
   });
 
+  test('parses the received time of each record, however they alternate', () => {
+    const times = ['2026-01-01T00:00:01.000Z', '2026-01-01T00:00:02.000Z', '2025-06-30T12:00:00+02:00'];
+    for (const received of [...times, ...times.reverse(), times[0]!, times[0]!]) {
+      expect(indexRowOf({ ...base, received } as EventRecord).received).toBe(parseTime(received));
+    }
+    expect(() => indexRowOf({ ...base, received: 'yesterday' } as EventRecord)).toThrow();
+    expect(indexRowOf(base).received).toBe(parseTime(base.received));
+  });
+
+  test('lists details members as Object.values does, whatever their prototype', () => {
+    const nullProto = Object.assign(Object.create(null) as Record<string, unknown>, { b: 'x', a: 'y', 1: 'z' });
+    class Details {
+      own = 'own';
+    }
+    (Details.prototype as unknown as Record<string, unknown>).inherited = 'inherited';
+    for (const details of [nullProto, new Details(), JSON.parse('{"__proto__":"p","q":["r"]}')]) {
+      const record = { ...base, details } as unknown as EventRecord;
+      expect(indexRowOf(record).text).toBe(referenceText(record));
+    }
+  });
+
   test('caps the free text at 4,096 characters', () => {
     const record = { ...base, reason: 'w '.repeat(5000) } as EventRecord;
     expect(indexRowOf(record).text).toBe(referenceText(record));

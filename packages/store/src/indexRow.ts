@@ -12,7 +12,7 @@ export function indexRowOf(record: EventRecord): IndexRow {
   const { actor, target } = record;
   return {
     time: parseTime(record.time),
-    received: parseTime(record.received),
+    received: receivedMs(record.received),
     source: record.source,
     action: record.action,
     actorId: actor.id ?? null,
@@ -23,6 +23,18 @@ export function indexRowOf(record: EventRecord): IndexRow {
     outcome: record.outcome,
     text: freeText(record),
   };
+}
+
+/** The last `received` parsed: a batch of appends shares one. */
+let lastReceived: unknown;
+let lastReceivedMs = 0;
+
+function receivedMs(text: string): number {
+  if (text !== lastReceived) {
+    lastReceivedMs = parseTime(text); // throws before the cache changes
+    lastReceived = text;
+  }
+  return lastReceivedMs;
 }
 
 /**
@@ -56,8 +68,22 @@ function collectStrings(value: unknown, text: string, depth: number): string {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) text = collectStrings(value[i], text, depth + 1);
   } else if (value && typeof value === 'object') {
-    const values = Object.values(value);
-    for (let i = 0; i < values.length; i++) text = collectStrings(values[i], text, depth + 1);
+    if (forInIsOwn(value)) {
+      // Without the array Object.values would make: for-in lists the same keys in the same order here.
+      for (const key in value) text = collectStrings((value as Record<string, unknown>)[key], text, depth + 1);
+    } else {
+      const values = Object.values(value);
+      for (let i = 0; i < values.length; i++) text = collectStrings(values[i], text, depth + 1);
+    }
   }
   return text;
+}
+
+/** Whether for-in over `o` lists exactly its own enumerable keys: nothing it inherits is enumerable. */
+function forInIsOwn(o: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(o);
+  if (proto === null) return true;
+  if (proto !== Object.prototype) return false;
+  for (const _ in proto) return false;
+  return true;
 }

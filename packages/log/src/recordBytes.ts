@@ -1,0 +1,404 @@
+/**
+ * The leaf entry of an event record: its RFC 8785 canonical JSON as UTF-8,
+ * written straight into bytes on the append path.
+ *
+ * The writer knows the record's members and their order, so it neither lists
+ * nor sorts the record's keys (only `details` is walked generically), and it
+ * builds no string: in V8 a JSON text made by joining strings costs a tree of
+ * pieces, a flattening and an encoding, and the garbage of all three, which is
+ * several times what copying the characters costs. Whatever it is not sure of
+ * (a record not in toRecord's shape, a value canonicalize refuses) it leaves
+ * to `canonicalize`, which decides and explains a refusal.
+ */
+import { utf8 } from './bytes.js';
+import { canonicalize } from './canonicalJson.js';
+import type { EventRecord } from './event.js';
+import { keysSorted, prototypeClean, sortKeys } from './members.js';
+import { hasLoneSurrogate } from './unicode.js';
+
+/** Records are written into chunks of this size, as Node's Buffer pool does for small buffers. */
+const CHUNK = 8192;
+/** A record larger than this gets an array of its own rather than a view keeping a chunk alive. */
+const OWN_ARRAY = 2048;
+/** Deeper `details` are left to canonicalize, which refuses nesting past 1,000 levels. */
+const MAX_DEPTH = 64;
+
+const encoder = new TextEncoder();
+let chunk = new Uint8Array(CHUNK);
+/** Over `chunk`, for writing four bytes at once. */
+let view = new DataView(chunk.buffer);
+/** Where the next byte goes. */
+let at = 0;
+/** Where the record being written starts. */
+let start = 0;
+/** Set while a record is written (a getter could call back in). */
+let busy = false;
+
+/** Thrown when the record is not in toRecord's shape, or holds what canonicalize refuses. */
+const UNSURE = Symbol('unsure');
+
+/** Writes go to `next` from now on (and `view` with them). */
+function use(next: Uint8Array<ArrayBuffer>): void {
+  chunk = next;
+  view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+}
+
+/** A new chunk; the record written so far is copied to its start. Leaves room for `n` more bytes. */
+function grow(n: number): void {
+  const next = new Uint8Array(Math.max(CHUNK, 2 * (at - start + n)));
+  next.set(chunk.subarray(start, at));
+  at -= start;
+  start = 0;
+  use(next);
+}
+
+/** Bytes known in advance (punctuation and keys), as little-endian 32-bit words: written four at a time. */
+interface Lead {
+  readonly words: Int32Array;
+  readonly length: number;
+}
+
+function lead(text: string): Lead {
+  const b = encoder.encode(text);
+  const words = new Int32Array(Math.ceil(b.length / 4));
+  for (let i = 0; i < b.length; i++) words[i >> 2]! |= b[i]! << (8 * (i & 3));
+  return { words, length: b.length };
+}
+
+/** Writes a lead (and up to 3 bytes of padding past it, which the next write covers). */
+function put(l: Lead): void {
+  const words = l.words;
+  if (at + 4 * words.length > chunk.length) grow(4 * words.length);
+  const v = view;
+  for (let i = 0, o = at; i < words.length; i++, o += 4) v.setInt32(o, words[i]!, true);
+  at += l.length;
+}
+
+/** -1 for the ASCII characters JSON escapes (controls, `"`, `\`) and DEL, else 0. */
+const SPECIAL = new Int8Array(128);
+for (let c = 0; c < 128; c++) SPECIAL[c] = c < 0x20 || c === 0x22 || c === 0x5c ? -1 : 0;
+
+/** Writes a JSON string's content as JCS writes it, without the quotes. */
+function text(value: unknown): void {
+  if (typeof value !== 'string') throw UNSURE;
+  const n = value.length;
+  if (at + n > chunk.length) grow(n);
+  const out = chunk;
+  const o = at;
+  // Copied as printable ASCII, its own UTF-8 needing no escape; whether it was is checked once, after.
+  let special = 0;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    special |= c < 128 ? SPECIAL[c]! : -1;
+    out[o + i] = c;
+  }
+  if (special === 0) at = o + n;
+  else textSlow(value);
+}
+
+/** A string with an escape or a character outside ASCII. */
+function textSlow(value: string): void {
+  if (hasLoneSurrogate(value)) throw UNSURE;
+  // JSON.stringify escapes exactly as JCS for well-formed strings.
+  const rest = JSON.stringify(value).slice(1, -1);
+  if (at + 3 * rest.length > chunk.length) grow(3 * rest.length); // UTF-8 bytes per UTF-16 unit
+  at += encoder.encodeInto(rest, chunk.subarray(at)).written;
+}
+
+/** Writes a finite number as JCS writes it (ES Number::toString, -0 as 0). */
+function num(value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw UNSURE;
+  text(String(value));
+}
+
+/** `value` if it is a plain object (as canonicalize accepts one), else UNSURE. */
+function plain(value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw UNSURE;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) throw UNSURE;
+  return value as Record<string, unknown>;
+}
+
+/**
+ * UNSURE unless `o` has exactly `count` members, so that none goes unwritten.
+ * Counted with for-in, which allocates nothing; it also lists inherited
+ * enumerable keys, which only makes the count differ (canonicalize ignores them).
+ */
+function expectMembers(o: object, count: number): void {
+  let n = 0;
+  for (const _ in o) n++;
+  if (n !== count) throw UNSURE;
+}
+
+/** 1 for a member that is set, else 0: for counting members. */
+const set = (value: unknown): number => (value === undefined ? 0 : 1);
+
+// Each lead carries the closing quote of the string member before it, if
+// any, the separator, the key, and the opening quote of a string value.
+const QUOTE = lead('"');
+const CLOSE = lead('}');
+const CLOSE_STRING = lead('"}');
+const OPEN_MEMBER = lead('{"');
+const NEXT_MEMBER = lead(',"');
+const NEXT_AFTER_STRING = lead('","');
+const COLON = lead('":');
+const COLON_STRING = lead('":"');
+const OPEN_ARRAY = lead('[');
+const CLOSE_ARRAY = lead(']');
+const COMMA = lead(',');
+const EMPTY_OBJECT = lead('{}');
+const NULL = lead('null');
+const TRUE = lead('true');
+const FALSE = lead('false');
+
+/** Where a member goes: after a string member (its closing quote still to write), after another member, or first. */
+type After = 0 | 1 | 2;
+const AFTER_STRING = 0;
+const AFTER_OTHER = 1;
+const FIRST = 2;
+/** A member's three lead-ins, indexed by where it goes. */
+const leads = (key: string): Lead[] => [lead(`","${key}`), lead(`,"${key}`), lead(`{"${key}`)];
+const A_EMAIL = lead('{"email":"');
+const A_GROUPS = leads('groups":[');
+const A_ID = leads('id":"');
+const A_IDP = leads('idp":"');
+const A_NAME = leads('name":"');
+const A_VERIFIED = leads('verified":true}');
+const A_NOT_VERIFIED = leads('verified":false}');
+const R_ACTION = lead('{"action":"');
+const R_ACTOR = lead('","actor":');
+const R_DETAILS = lead(',"details":');
+const R_DEVICE = lead(',"device":{"id":"');
+const R_PREV = lead('","prev":"');
+const R_SEQ = lead('","seq":');
+const R_HOST = lead(',"host":"');
+const R_ID = [lead('","id":"'), lead(',"id":"')];
+const R_INDEX = lead('","index":');
+const R_OUTCOME = lead(',"outcome":"');
+const R_REASON = lead('","reason":"');
+const R_RECEIVED = lead('","received":"');
+const R_SOURCE = lead('","source":"');
+const R_SUBMITTER = lead('","submitter":{"id":"');
+const R_TARGET = [lead('","target":'), lead(',"target":')];
+const T_ID = lead('{"id":"');
+const NAME = [lead('","name":"'), lead('{"name":"')];
+const TYPE = [lead('","type":"'), lead('{"type":"')];
+const R_TIME = [lead('","time":"'), lead(',"time":"')];
+const R_END = lead('","v":1}');
+
+/** Writes any JSON value (`details`) canonically: keys sorted by UTF-16 code units. */
+function value(v: unknown, depth: number): void {
+  switch (typeof v) {
+    case 'string':
+      put(QUOTE);
+      text(v);
+      return put(QUOTE);
+    case 'number':
+      return num(v);
+    case 'boolean':
+      return put(v ? TRUE : FALSE);
+    case 'object':
+      if (v === null) return put(NULL);
+      break;
+    default:
+      throw UNSURE;
+  }
+  if (depth >= MAX_DEPTH) throw UNSURE;
+  if (Array.isArray(v)) {
+    put(OPEN_ARRAY);
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) put(COMMA);
+      value(v[i], depth + 1);
+    }
+    return put(CLOSE_ARRAY);
+  }
+  const o = plain(v);
+  let after: After = FIRST;
+  // Validation copies `details` without a prototype, with sorted keys: listed without making an array.
+  if ((Object.getPrototypeOf(o) === null || prototypeClean()) && keysSorted(o)) {
+    for (const k in o) after = member(o, k, after, depth);
+  } else {
+    for (const k of sortKeys(Object.keys(o))) after = member(o, k, after, depth);
+  }
+  if (after === FIRST) put(EMPTY_OBJECT);
+  else put(after === AFTER_STRING ? CLOSE_STRING : CLOSE);
+}
+
+/** Writes the member `k` of `o` where `after` says; returns where the next goes. */
+function member(o: Record<string, unknown>, k: string, after: After, depth: number): After {
+  const m = o[k];
+  put(after === AFTER_STRING ? NEXT_AFTER_STRING : after === AFTER_OTHER ? NEXT_MEMBER : OPEN_MEMBER);
+  text(k);
+  if (typeof m === 'string') {
+    put(COLON_STRING);
+    text(m);
+    return AFTER_STRING;
+  }
+  put(COLON);
+  value(m, depth + 1);
+  return AFTER_OTHER;
+}
+
+function actor(v: unknown): void {
+  const a = plain(v);
+  expectMembers(a, set(a.email) + set(a.groups) + set(a.id) + set(a.idp) + set(a.name) + 1);
+  let after: After = FIRST;
+  if (a.email !== undefined) {
+    put(A_EMAIL);
+    text(a.email);
+    after = AFTER_STRING;
+  }
+  if (a.groups !== undefined) {
+    const groups = a.groups;
+    if (!Array.isArray(groups)) throw UNSURE;
+    put(A_GROUPS[after]!);
+    for (let i = 0; i < groups.length; i++) {
+      put(i === 0 ? QUOTE : NEXT_AFTER_STRING);
+      text(groups[i]);
+    }
+    if (groups.length > 0) put(QUOTE);
+    put(CLOSE_ARRAY);
+    after = AFTER_OTHER;
+  }
+  if (a.id !== undefined) {
+    put(A_ID[after]!);
+    text(a.id);
+    after = AFTER_STRING;
+  }
+  if (a.idp !== undefined) {
+    put(A_IDP[after]!);
+    text(a.idp);
+    after = AFTER_STRING;
+  }
+  if (a.name !== undefined) {
+    put(A_NAME[after]!);
+    text(a.name);
+    after = AFTER_STRING;
+  }
+  if (a.verified === true) put(A_VERIFIED[after]!);
+  else if (a.verified === false) put(A_NOT_VERIFIED[after]!);
+  else throw UNSURE;
+}
+
+function device(v: unknown): void {
+  const d = plain(v);
+  expectMembers(d, 2 + set(d.prev));
+  put(R_DEVICE);
+  text(d.id);
+  if (d.prev !== undefined) {
+    put(R_PREV);
+    text(d.prev);
+  }
+  put(R_SEQ);
+  num(d.seq);
+  put(CLOSE);
+}
+
+/** The members of a submitter (id, name, type) or target (id, name, type), all strings; `id` is required in a submitter. */
+function idNameType(o: Record<string, unknown>, first: Lead): void {
+  if (o.id !== undefined) {
+    put(first);
+    text(o.id);
+  }
+  if (o.name !== undefined) {
+    put(NAME[o.id === undefined ? 1 : 0]!);
+    text(o.name);
+  }
+  put(TYPE[o.id === undefined && o.name === undefined ? 1 : 0]!);
+  text(o.type);
+  put(CLOSE_STRING);
+}
+
+function write(record: EventRecord): void {
+  const r = plain(record);
+  // The required members (action, actor, id, index, outcome, received, source, time, v) and the optional ones set.
+  expectMembers(r, 9 + set(r.details) + set(r.device) + set(r.host) + set(r.reason) + set(r.submitter) + set(r.target));
+  put(R_ACTION);
+  text(r.action);
+  put(R_ACTOR);
+  actor(r.actor);
+  if (r.details !== undefined) {
+    put(R_DETAILS);
+    value(r.details, 1);
+  }
+  if (r.device !== undefined) device(r.device);
+  if (r.host !== undefined) {
+    put(R_HOST);
+    text(r.host);
+  }
+  put(R_ID[r.host === undefined ? 1 : 0]!);
+  text(r.id);
+  put(R_INDEX);
+  num(r.index);
+  put(R_OUTCOME);
+  text(r.outcome);
+  if (r.reason !== undefined) {
+    put(R_REASON);
+    text(r.reason);
+  }
+  put(R_RECEIVED);
+  text(r.received);
+  put(R_SOURCE);
+  text(r.source);
+  let after: After = AFTER_STRING;
+  if (r.submitter !== undefined) {
+    const s = plain(r.submitter);
+    expectMembers(s, 2 + set(s.name));
+    if (s.id === undefined) throw UNSURE;
+    idNameType(s, R_SUBMITTER);
+    after = AFTER_OTHER;
+  }
+  if (r.target !== undefined) {
+    const t = plain(r.target);
+    expectMembers(t, 1 + set(t.id) + set(t.name));
+    put(R_TARGET[after]!);
+    idNameType(t, T_ID);
+    after = AFTER_OTHER;
+  }
+  if (r.v !== 1) throw UNSURE;
+  put(R_TIME[after]!);
+  text(r.time);
+  put(R_END);
+}
+
+/**
+ * The leaf entry of a record made by `toRecord`: its RFC 8785 canonical JSON
+ * as UTF-8, equal to `canonicalBytes(record)`.
+ *
+ * The result is a view of a chunk shared with other records' bytes (unless the
+ * record is large): its `buffer` is that chunk, to be copied, never transferred.
+ *
+ * @param record - a record from `toRecord`
+ * @returns the canonical bytes
+ * @throws LogError `ERR_JSON_NOT_CANONICALIZABLE` as `canonicalBytes` (never for a record of a validated event)
+ */
+export function recordBytes(record: EventRecord): Uint8Array {
+  if (busy) return utf8(canonicalize(record));
+  busy = true;
+  // A detached chunk (someone transferred a view's buffer) has length 0.
+  if (chunk.length === 0) {
+    use(new Uint8Array(CHUNK));
+    at = 0;
+  }
+  start = at;
+  try {
+    write(record);
+  } catch (err) {
+    at = start;
+    if (err !== UNSURE) throw err;
+    return utf8(canonicalize(record));
+  } finally {
+    busy = false;
+  }
+  if (at - start > OWN_ARRAY) {
+    const own = chunk.slice(start, at);
+    at = start;
+    if (chunk.length > CHUNK) {
+      // Grown for this record: small records go back to chunks of the usual size.
+      use(new Uint8Array(CHUNK));
+      at = 0;
+    }
+    return own;
+  }
+  return chunk.subarray(start, at);
+}
