@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { decodeJwt } from 'jose';
 import { ApiError } from '../errors.js';
 import type { Identity } from './identity.js';
 import { looksLikeJwt, type OidcVerifier } from './oidc.js';
@@ -29,6 +30,35 @@ function bearer(request: FastifyRequest): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) throw new ApiError(401, 'ERR_AUTH_INVALID', 'the Authorization header must be "Bearer <token>"', undefined, { 'www-authenticate': 'Bearer' });
   return match[1];
+}
+
+/** How long a verified OIDC token's identity is used again without verifying it (never past its `exp`). */
+const OIDC_REUSE_MS = 30_000;
+const MAX_REUSED = 1000;
+const reused = new WeakMap<OidcVerifier, Map<string, { identity: Identity; until: number }>>();
+
+/**
+ * The identity an OIDC token proves. A signature check costs about as much
+ * as the rest of an ingest request, so a token that verified is trusted again
+ * for OIDC_REUSE_MS, and never past its `exp`: a JWT cannot be revoked at the
+ * collector anyway, and the issuer's keys are cached for longer than that.
+ * A token that failed is checked again each time.
+ */
+async function verifyOidc(oidc: OidcVerifier, token: string): Promise<Identity> {
+  let known = reused.get(oidc);
+  if (!known) reused.set(oidc, (known = new Map()));
+  const now = Date.now();
+  const hit = known.get(token);
+  if (hit && hit.until > now) return hit.identity;
+  known.delete(token);
+  const identity = await oidc.verify(token);
+  const { exp } = decodeJwt(token); // verified just now: exp is a number
+  const until = Math.min(now + OIDC_REUSE_MS, typeof exp === 'number' ? exp * 1000 : now);
+  if (until > now) {
+    if (known.size >= MAX_REUSED) known.clear();
+    known.set(token, { identity, until });
+  }
+  return identity;
 }
 
 /** True when the principal may do what `need` requires (`any`: just be authenticated). */
@@ -64,7 +94,7 @@ export function requireScope(credentials: Credentials, scope: Scope | 'any', ope
     let principal: Principal;
     if (looksLikeJwt(secret)) {
       if (!oidc) throw new ApiError(401, 'ERR_TOKEN_ISSUER_UNKNOWN', 'this collector trusts no OIDC issuer', undefined, { 'www-authenticate': 'Bearer error="invalid_token"' });
-      principal = { kind: 'oidc', identity: await oidc.verify(secret) };
+      principal = { kind: 'oidc', identity: await verifyOidc(oidc, secret) };
     } else {
       const token = tokens?.authenticate(secret);
       if (!token) throw new ApiError(401, 'ERR_AUTH_INVALID', 'the token is unknown or revoked', undefined, { 'www-authenticate': 'Bearer error="invalid_token"' });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EVIDENCE_FORMAT, EVIDENCE_README, toBase64, toOcsf, type EventRecord, type EvidenceBundle } from '@stele/log';
-import { parseWhen, type QueryFilter } from '@stele/store';
+import { parseWhen, type CommitEvent, type LogEntry, type QueryFilter } from '@stele/store';
 import { bindEvents, submitterFor } from '../auth/bind.js';
 import { ApiError } from '../errors.js';
 import type { AppContext } from '../context.js';
@@ -165,6 +165,20 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
   });
 }
 
+// What a commit's entries and checkpoint look like on a stream, written once however many streams send them.
+const entryData = new WeakMap<LogEntry, string>();
+const commitData = new WeakMap<CommitEvent, string>();
+const dataOf = (entry: LogEntry) => {
+  let data = entryData.get(entry);
+  if (data === undefined) entryData.set(entry, (data = JSON.stringify(entry.record)));
+  return data;
+};
+const checkpointData = (commit: CommitEvent) => {
+  let data = commitData.get(commit);
+  if (data === undefined) commitData.set(commit, (data = JSON.stringify({ size: commit.size, checkpoint: commit.checkpoint })));
+  return data;
+};
+
 /** Server-sent events: every new entry matching the filters, as `event: entry`. */
 function stream(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, matches: (record: EventRecord) => boolean): void {
   reply.hijack();
@@ -180,9 +194,9 @@ function stream(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, m
   const stop = ctx.store.log.subscribe((commit) => {
     let out = '';
     for (const entry of commit.entries) {
-      if (matches(entry.record)) out += `id: ${entry.index}\nevent: entry\ndata: ${JSON.stringify(entry.record)}\n\n`;
+      if (matches(entry.record)) out += `id: ${entry.index}\nevent: entry\ndata: ${dataOf(entry)}\n\n`;
     }
-    out += `event: checkpoint\ndata: ${JSON.stringify({ size: commit.size, checkpoint: commit.checkpoint })}\n\n`;
+    out += `event: checkpoint\ndata: ${checkpointData(commit)}\n\n`;
     res.write(out);
   });
   const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
