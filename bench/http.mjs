@@ -2,7 +2,7 @@
 // with autocannon; and the same load against a bare Fastify route (bench/
 // bare-server.mjs) as the ceiling. Prints one JSON object.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { benchEvent } from './events.mjs';
@@ -77,6 +77,7 @@ async function measure(server, token) {
   return { batch100, single64, halfLoad: { ...halfLoad, targetRate: rate } };
 }
 
+const loadAtStart = loadavg()[0];
 const dir = mkdtempSync(join(tmpdir(), 'stele-bench-http-'));
 try {
   const stele = await startServer(['packages/cli/bin/stele.js', 'serve', '--dir', dir, '--port', '0', '--log-level', 'warn']);
@@ -94,6 +95,8 @@ try {
   const ratio = (a, b) => (b ? +(a / b).toFixed(3) : null);
   const out = {
     seconds,
+    // Other processes on the machine: the throughput figures depend on them, serverCpuUs less.
+    loadAverage1m: { start: +loadAtStart.toFixed(2), end: +loadavg()[0].toFixed(2) },
     stele: steleResult,
     ...(bareResult && {
       bareFastify: bareResult,
