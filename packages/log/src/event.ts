@@ -7,7 +7,7 @@
 import { toHex } from './bytes.js';
 import { canonicalBytes, canonicalize, type JsonObject, type JsonValue } from './canonicalJson.js';
 import { LogError } from './errors.js';
-import { forInIsOwn, forInOwn, keysSorted, prototypeClean, sortKeys } from './members.js';
+import { forInOwn, keysSorted, prototypeClean, sortKeys } from './members.js';
 import { hasLoneSurrogate } from './unicode.js';
 
 /** What the event's outcome was; `unknown` when the client did not say. */
@@ -309,7 +309,8 @@ class Checker {
     // fast mode); sorted keys make the copy already canonical.
     const out = Object.setPrototypeOf({}, null) as JsonObject;
     const source = v as Obj;
-    if (forInIsOwn(source, this.clean) && keysSorted(source)) {
+    // For-in lists the keys without making an array when nothing inherited is enumerable.
+    if ((proto === null || this.clean) && keysSorted(source)) {
       for (const k in source) this.copyMember(out, source, k, path, depth);
     } else {
       for (const k of sortKeys(Object.keys(source))) this.copyMember(out, source, k, path, depth);

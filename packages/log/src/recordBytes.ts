@@ -52,26 +52,49 @@ function grow(n: number): void {
   use(next);
 }
 
-/** Bytes known in advance (punctuation and keys), as little-endian 32-bit words: written four at a time. */
+/**
+ * Bytes known in advance (punctuation and keys), up to 24, as little-endian
+ * 32-bit words: written four at a time, in straight-line code.
+ */
 interface Lead {
-  readonly words: Int32Array;
   readonly length: number;
+  readonly w0: number;
+  readonly w1: number;
+  readonly w2: number;
+  readonly w3: number;
+  readonly w4: number;
+  readonly w5: number;
 }
 
 function lead(text: string): Lead {
   const b = encoder.encode(text);
-  const words = new Int32Array(Math.ceil(b.length / 4));
-  for (let i = 0; i < b.length; i++) words[i >> 2]! |= b[i]! << (8 * (i & 3));
-  return { words, length: b.length };
+  if (b.length > 24) throw new RangeError(`a lead has at most 24 bytes: ${text}`);
+  const w = [0, 0, 0, 0, 0, 0];
+  for (let i = 0; i < b.length; i++) w[i >> 2]! |= b[i]! << (8 * (i & 3));
+  return { length: b.length, w0: w[0]!, w1: w[1]!, w2: w[2]!, w3: w[3]!, w4: w[4]!, w5: w[5]! };
 }
 
-/** Writes a lead (and up to 3 bytes of padding past it, which the next write covers). */
+/** Writes a lead (and padding up to a multiple of 4 bytes past it, which the next write covers). */
 function put(l: Lead): void {
-  const words = l.words;
-  if (at + 4 * words.length > chunk.length) grow(4 * words.length);
+  if (at + 24 > chunk.length) grow(24);
   const v = view;
-  for (let i = 0, o = at; i < words.length; i++, o += 4) v.setInt32(o, words[i]!, true);
-  at += l.length;
+  const o = at;
+  const n = l.length;
+  v.setInt32(o, l.w0, true);
+  if (n > 4) {
+    v.setInt32(o + 4, l.w1, true);
+    if (n > 8) {
+      v.setInt32(o + 8, l.w2, true);
+      if (n > 12) {
+        v.setInt32(o + 12, l.w3, true);
+        if (n > 16) {
+          v.setInt32(o + 16, l.w4, true);
+          if (n > 20) v.setInt32(o + 20, l.w5, true);
+        }
+      }
+    }
+  }
+  at = o + n;
 }
 
 /** -1 for the ASCII characters JSON escapes (controls, `"`, `\`) and DEL, else 0. */
@@ -89,7 +112,7 @@ function text(value: unknown): void {
   let special = 0;
   for (let i = 0; i < n; i++) {
     const c = value.charCodeAt(i);
-    special |= c < 128 ? SPECIAL[c]! : -1;
+    special |= SPECIAL[c & 127]! | ((127 - c) >> 31); // and -1 past ASCII, without a branch
     out[o + i] = c;
   }
   if (special === 0) at = o + n;
