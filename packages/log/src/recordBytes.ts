@@ -131,7 +131,13 @@ function textSlow(value: string): void {
 /** Writes a finite number as JCS writes it (ES Number::toString, -0 as 0). */
 function num(value: unknown): void {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw UNSURE;
-  text(String(value));
+  if (!(Number.isSafeInteger(value) && value >= 0)) return text(String(value));
+  // A safe non-negative integer (index, seq, most of details) is its decimal digits; -0 is written 0.
+  let digits = 1;
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  if (at + digits > chunk.length) grow(digits);
+  for (let i = at + digits - 1, rest = value; i >= at; i--, rest = Math.floor(rest / 10)) chunk[i] = 48 + (rest % 10);
+  at += digits;
 }
 
 /** `value` if it is a plain object (as canonicalize accepts one), else UNSURE. */
