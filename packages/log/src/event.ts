@@ -530,9 +530,8 @@ export function validateEvent(input: unknown): { ok: true; event: EventInput } |
 export function toRecord(event: EventInput, store: { id: string; received: string; index: number; submitter?: Submitter }): EventRecord {
   if (event.id !== undefined && event.id !== store.id) throw new RangeError('the store id differs from the event id');
   if (!Number.isSafeInteger(store.index) || store.index < 0) throw new RangeError('index is a safe non-negative integer');
-  // Members are added in RFC 8785 order (UTF-16 code units) at every level, and
-  // validateEvent copies `details` with sorted keys, so JSON.stringify of the
-  // record is already canonical: recordBytes relies on it.
+  // recordBytes writes the members in RFC 8785 order whatever their order here:
+  // the required ones come in one literal, which V8 allocates at once.
   const a = event.actor;
   const actor = {} as Actor;
   if (a.email !== undefined) actor.email = a.email;
@@ -541,19 +540,24 @@ export function toRecord(event: EventInput, store: { id: string; received: strin
   if (a.idp !== undefined) actor.idp = a.idp;
   if (a.name !== undefined) actor.name = a.name;
   actor.verified = a.verified;
-  const record = { action: event.action, actor } as EventRecord;
+  const record: EventRecord = {
+    action: event.action,
+    actor,
+    id: event.id ?? store.id,
+    index: store.index,
+    outcome: event.outcome,
+    received: store.received,
+    source: event.source,
+    time: event.time ?? store.received,
+    v: 1,
+  };
   if (event.details !== undefined) record.details = event.details;
   if (event.device !== undefined) {
     const d = event.device;
     record.device = d.prev === undefined ? { id: d.id, seq: d.seq } : { id: d.id, prev: d.prev, seq: d.seq };
   }
   if (event.host !== undefined) record.host = event.host;
-  record.id = event.id ?? store.id;
-  record.index = store.index;
-  record.outcome = event.outcome;
   if (event.reason !== undefined) record.reason = event.reason;
-  record.received = store.received;
-  record.source = event.source;
   if (store.submitter !== undefined) {
     const sub = store.submitter;
     // Bounded so that the store's fields always fit the 1,024 bytes validation keeps free.
@@ -570,8 +574,6 @@ export function toRecord(event: EventInput, store: { id: string; received: strin
     target.type = t.type;
     record.target = target;
   }
-  record.time = event.time ?? store.received;
-  record.v = 1;
   return record;
 }
 
