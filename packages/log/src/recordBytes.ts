@@ -97,7 +97,7 @@ function put(l: Lead): void {
   at = o + n;
 }
 
-/** -1 for the ASCII characters JSON escapes (controls, `"`, `\`) and DEL, else 0. */
+/** -1 for the ASCII characters JSON escapes (controls, `"`, `\`), else 0. */
 const SPECIAL = new Int8Array(128);
 for (let c = 0; c < 128; c++) SPECIAL[c] = c < 0x20 || c === 0x22 || c === 0x5c ? -1 : 0;
 
@@ -123,9 +123,9 @@ function text(value: unknown): void {
 function textSlow(value: string): void {
   if (hasLoneSurrogate(value)) throw UNSURE;
   // JSON.stringify escapes exactly as JCS for well-formed strings.
-  const rest = JSON.stringify(value).slice(1, -1);
-  if (at + 3 * rest.length > chunk.length) grow(3 * rest.length); // UTF-8 bytes per UTF-16 unit
-  at += encoder.encodeInto(rest, chunk.subarray(at)).written;
+  const escaped = JSON.stringify(value).slice(1, -1);
+  if (at + 3 * escaped.length > chunk.length) grow(3 * escaped.length); // UTF-8 bytes per UTF-16 unit
+  at += encoder.encodeInto(escaped, chunk.subarray(at)).written;
 }
 
 /** Writes a finite number as JCS writes it (ES Number::toString, -0 as 0). */
