@@ -9,7 +9,7 @@ import {
   CompactRange, createSigner, formatCheckpoint, formatTime, generateSignerKey, recordBytes, signNote, toRecord, validateEvent,
 } from '../packages/log/dist/index.js';
 import { indexRowOf, nodeHasher, openSqliteDriver } from '../packages/store/dist/index.js';
-import { batchIndexOf } from '../packages/store/dist/sqlite/batchIndex.js';
+import { unitsOf } from '../packages/store/dist/sqlite/unitIndex.js';
 import { benchEvent } from './events.mjs';
 import { now, removeDir, tempDir } from './lib.mjs';
 
@@ -24,21 +24,21 @@ export async function breakdown(count, batch, reps = 3) {
     const steps = await run(count, batch, received, signer);
     for (const [k, v] of Object.entries(steps)) best[k] = Math.min(best[k] ?? Infinity, (v * 1000) / count);
   }
-  // The driver's commit builds the batch index itself: counted under index rows.
+  // The driver's commit builds the units of its query index itself: counted under index rows.
   const out = {
     validate: best.validate,
     toRecordAndBytes: best.toRecord + best.recordBytes,
     hash: best.hash,
-    indexRows: best.indexRow + best.batchIndex,
+    indexRows: best.indexRow + best.unitIndex,
     treeAndSign: best.treeAndSign,
-    sqliteCommit: best.commit - best.batchIndex,
+    sqliteCommit: best.commit - best.unitIndex,
   };
   out.sum = Object.values(out).reduce((a, b) => a + b, 0);
   out.detail = {
     toRecord: best.toRecord,
     recordBytes: best.recordBytes,
     indexRowOf: best.indexRow,
-    batchIndexOf: best.batchIndex,
+    unitsOf: best.unitIndex,
     driverCommit: best.commit,
   };
   return out;
@@ -46,7 +46,7 @@ export async function breakdown(count, batch, reps = 3) {
 
 /** One pass over `count` events; milliseconds spent in each step. */
 async function run(count, batch, received, signer) {
-  const steps = { validate: 0, toRecord: 0, recordBytes: 0, hash: 0, indexRow: 0, batchIndex: 0, treeAndSign: 0, commit: 0 };
+  const steps = { validate: 0, toRecord: 0, recordBytes: 0, hash: 0, indexRow: 0, unitIndex: 0, treeAndSign: 0, commit: 0 };
   let t = now();
   const lap = (step) => {
     const at = now();
@@ -71,8 +71,8 @@ async function run(count, batch, received, signer) {
     lap('hash');
     const rows = records.map(indexRowOf);
     lap('indexRow');
-    batchIndexOf(first, rows); // what the driver's commit does again, inside
-    lap('batchIndex');
+    unitsOf(first, rows); // what the driver's commit does again, inside
+    lap('unitIndex');
     const hashes = [];
     for (const leaf of leaves) range.append(leaf, (level, index, hash) => level > 0 && level % 8 === 0 && hashes.push({ level, index, hash }));
     const note = await signNote(formatCheckpoint({ origin: ORIGIN, size: range.size, root: range.root(), extensions: [] }), signer);

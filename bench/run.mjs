@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { openForAudit, verifyLog } from '../packages/store/dist/index.js';
-import { workerSettings } from '../packages/store/dist/verifyIndex.js';
+import { workerSettings } from '../packages/store/dist/verifyParallel.js';
 import { concurrentAppend, parallelAppend, sequentialAppend } from './append.mjs';
 import { entryBytes, hypercoreBaseline, sqliteBaseline } from './baselines.mjs';
 import { breakdown } from './breakdown.mjs';

@@ -106,8 +106,12 @@ describe('the pristine log', () => {
     try {
       expect(db.prepare('SELECT size FROM checkpoints ORDER BY size').pluck().all()).toEqual([100, 200, 300, 400, 500, 600]);
       expect(db.prepare('SELECT size FROM checkpoint_latest').pluck().get()).toBe(600);
-      // One query-index batch per seeded append, as the index cases below assume.
-      expect(db.prepare('SELECT first, last FROM batches ORDER BY first').raw().all()).toEqual([0, 1, 2, 3, 4, 5].map((k) => [k * 100, k * 100 + 99]));
+      // Query-index units tile the log within blocks of 64 and start where each seeded append does, as the index cases below assume.
+      const units = db.prepare('SELECT first, last FROM units ORDER BY first').raw().all() as [number, number][];
+      expect(units.map(([first, last], i) => first === (units[i - 1]?.[1] ?? -1) + 1 && Math.floor(first / 64) === Math.floor(last / 64))).not.toContain(false);
+      expect(units.at(-1)![1]).toBe(599);
+      expect(units.map(([first]) => first)).toEqual(expect.arrayContaining([0, 100, 200, 300, 400, 500]));
+      expect(units.find(([first]) => first === 300)).toEqual([300, 319]);
       expect(entryData(db, 100).toString('utf8')).toContain('"action":"vc.commit"');
     } finally {
       db.close();
@@ -131,15 +135,15 @@ describe('entries', () => {
   test('one byte of an indexed field (target id) changed and the leaf hash rewritten: ERR_INDEX_MISMATCH at 100', async () => {
     // The walk reaches the checkpoint at 200 first (its root no longer
     // matches), but verify checks the query index of the entries it has
-    // walked before reporting, and the posting lists of the batch at 100
-    // name the old target for entry 100: the index finding comes first.
+    // walked before reporting, and the unit at 100 holds the old target
+    // among entry 100's words: the index finding comes first.
     const dir = copyLog();
     tamper(dir, (db) => writeEntry(db, 100, oneByteEdit(db, 100, ...E100.targetId), true));
     await expectFinding(dir, 100, 'ERR_INDEX_MISMATCH');
   });
 
   test('one byte of the reason changed and the leaf hash rewritten: ERR_INDEX_MISMATCH at 100', async () => {
-    // The reason has no posting list, but its words are in the batch's
+    // The reason's words are in entry 100's segment of its unit's
     // full-text document, which no longer matches: '1101' is new.
     const dir = copyLog();
     tamper(dir, (db) => writeEntry(db, 100, oneByteEdit(db, 100, ...E100.reason), true));
@@ -220,9 +224,9 @@ describe('entries', () => {
   });
 
   /**
-   * Entries from 550 on removed. The query index of the batch at 500 is left
-   * alone: verification checks a batch's index once the walk has covered the
-   * whole batch, and the walk stops first.
+   * Entries from 550 on removed. The query index is left alone:
+   * verification checks a unit's index once the walk has covered the whole
+   * unit, and the walk stops first.
    */
   const truncate = (db: Database.Database) => db.prepare('DELETE FROM entries WHERE idx >= 550').run();
 
@@ -286,110 +290,110 @@ describe('checkpoints', () => {
 });
 
 /**
- * The SQLite driver keeps its query index per group-commit batch (one per
- * seeded append of 100): a row in `batches` (first, last, time range),
- * posting lists in `postings` (field, value, first, offsets as uint32 LE) and
- * one full-text document of the batch's words in the FTS5 table `batch_text`
- * (rowid = first). Verification recomputes all of it from the entries.
+ * The SQLite driver keeps its query index in units of at most 64 entries of
+ * one commit (unitIndex.ts): a row in `units` (first, last, time range) and
+ * one full-text document in the FTS5 table `unit_text` (rowid = first), one
+ * newline-separated segment per entry holding its indexed fields and free
+ * text. Verification recomputes all of it from the entries.
  */
 describe('the query index', () => {
-  /** Entry 300 is bob's file.save of /home/bob/src/stele/f300.ts, the first of the batch at 300. */
+  /** Entry 300 is bob's file.save of /home/bob/src/stele/f300.ts, the first of the unit at 300. */
   const BOB = 'bob@example.com';
+  const docOf = (db: Database.Database, first: number) => db.prepare('SELECT doc FROM unit_text WHERE rowid = ?').pluck().get(first) as string;
+  /** The unit document at 300 with entry 300's segment edited, written through FTS5 (no guard to drop: FTS5 stays self-consistent). */
+  const editSegment = (db: Database.Database, edit: (segment: string) => string) => {
+    const [first, ...rest] = docOf(db, 300).split('\n');
+    const edited = edit(first!);
+    expect(edited).not.toBe(first);
+    db.prepare('UPDATE unit_text SET doc = ? WHERE rowid = 300').run([edited, ...rest].join('\n'));
+  };
 
-  test("entry 300 removed from bob's posting list (hidden from --actor): ERR_INDEX_MISMATCH at 300", async () => {
+  test("bob's address removed from entry 300's words (hidden from --actor): ERR_INDEX_MISMATCH at 300", async () => {
+    const dir = copyLog();
+    tamper(dir, (db) => editSegment(db, (segment) => segment.replace(BOB, '')));
+    await expectFinding(dir, 300, 'ERR_INDEX_MISMATCH');
+  });
+
+  test("the actor renamed in entry 300's words (bob to mallory): ERR_INDEX_MISMATCH at 300", async () => {
+    const dir = copyLog();
+    tamper(dir, (db) => editSegment(db, (segment) => segment.replaceAll('bob', 'mallory')));
+    await expectFinding(dir, 300, 'ERR_INDEX_MISMATCH');
+  });
+
+  test("entry 300's target removed from its words: ERR_INDEX_MISMATCH at 300", async () => {
+    const dir = copyLog();
+    tamper(dir, (db) => editSegment(db, (segment) => segment.replace('/home/bob/src/stele/f300.ts', '')));
+    await expectFinding(dir, 300, 'ERR_INDEX_MISMATCH');
+  });
+
+  test("the words of entries 300 and 301 swapped: ERR_INDEX_MISMATCH at 300", async () => {
     const dir = copyLog();
     tamper(dir, (db) => {
-      const offsets = db.prepare("SELECT offsets FROM postings WHERE field = 'actor' AND value = ? AND first = 300").pluck().get(BOB) as Buffer;
-      expect(offsets.readUInt32LE(0)).toBe(0);
-      db.prepare("UPDATE postings SET offsets = ? WHERE field = 'actor' AND value = ? AND first = 300").run(offsets.subarray(4), BOB);
+      const [a, b, ...rest] = docOf(db, 300).split('\n');
+      db.prepare('UPDATE unit_text SET doc = ? WHERE rowid = 300').run([b, a, ...rest].join('\n'));
     });
     await expectFinding(dir, 300, 'ERR_INDEX_MISMATCH');
   });
 
-  test('the actor renamed in the postings of the batch at 300 (bob to mallory): ERR_INDEX_MISMATCH at 300', async () => {
+  test('the unit row at 300 deleted: ERR_INDEX_MISMATCH at 300', async () => {
     const dir = copyLog();
-    tamper(dir, (db) => {
-      const changed = db.prepare("UPDATE postings SET value = 'mallory@example.com' WHERE field = 'actor' AND value = ? AND first = 300").run(BOB).changes;
-      expect(changed).toBe(1);
-    });
+    tamper(dir, (db) => expect(db.prepare('DELETE FROM units WHERE first = 300').run().changes).toBe(1));
     await expectFinding(dir, 300, 'ERR_INDEX_MISMATCH');
   });
 
-  test("entry 300's target posting row deleted: ERR_INDEX_MISMATCH at 300", async () => {
-    const dir = copyLog();
-    tamper(dir, (db) => {
-      const changed = db.prepare("DELETE FROM postings WHERE field = 'target' AND value = '/home/bob/src/stele/f300.ts' AND first = 300").run().changes;
-      expect(changed).toBe(1);
-    });
-    await expectFinding(dir, 300, 'ERR_INDEX_MISMATCH');
-  });
-
-  test('the batch row at 300 deleted: ERR_INDEX_MISMATCH at 300', async () => {
-    const dir = copyLog();
-    tamper(dir, (db) => expect(db.prepare('DELETE FROM batches WHERE first = 300').run().changes).toBe(1));
-    await expectFinding(dir, 300, 'ERR_INDEX_MISMATCH');
-  });
-
-  test('the time range of the batch at 300 shrunk to its first event (hidden from --since/--until): ERR_INDEX_MISMATCH at 301', async () => {
+  test('the time range of the unit at 300 shrunk to its first event (hidden from --since/--until): ERR_INDEX_MISMATCH at 301', async () => {
     // Seeded times rise by a second per entry: entry 300 is still inside the range, 301 is the first outside.
     const dir = copyLog();
-    tamper(dir, (db) => db.prepare('UPDATE batches SET max_time = min_time WHERE first = 300').run());
+    tamper(dir, (db) => db.prepare('UPDATE units SET max_time = min_time WHERE first = 300').run());
     await expectFinding(dir, 301, 'ERR_INDEX_MISMATCH');
   });
 
-  test('an index batch beyond the log added: ERR_INDEX_MISMATCH at 600', async () => {
+  test('an index unit beyond the log added: ERR_INDEX_MISMATCH at 600', async () => {
     const dir = copyLog();
-    tamper(dir, (db) => db.prepare('INSERT INTO batches (first, last, min_time, max_time) SELECT 600, 600, max_time, max_time FROM batches WHERE first = 500').run());
+    tamper(dir, (db) => db.prepare('INSERT INTO units (first, last, min_time, max_time) SELECT 600, 600, max_time, max_time FROM units WHERE first = 576').run());
     await expectFinding(dir, 600, 'ERR_INDEX_MISMATCH');
   });
 
-  const wordsOf = (db: Database.Database, first: number) => (db.prepare('SELECT words FROM batch_text WHERE rowid = ?').pluck().get(first) as string).split(' ');
-
-  test("a word of entry 300 removed from the batch's full-text document (hidden from --text): ERR_INDEX_MISMATCH at 300", async () => {
-    // The FTS5 table carries no triggers: this edit needs no guard dropped, and FTS5 stays self-consistent.
+  test("a word of entry 300 removed from the unit's full-text document (hidden from --text): ERR_INDEX_MISMATCH at 300", async () => {
     const dir = copyLog();
-    tamper(dir, (db) => {
-      const words = wordsOf(db, 300);
-      expect(words).toContain('f300');
-      db.prepare('UPDATE batch_text SET words = ? WHERE rowid = 300').run(words.filter((w) => w !== 'f300').join(' '));
-    });
+    tamper(dir, (db) => editSegment(db, (segment) => segment.replaceAll('f300', '')));
     await expectFinding(dir, 300, 'ERR_INDEX_MISMATCH');
   });
 
-  test("the full-text document of the batch at 300 deleted: ERR_INDEX_MISMATCH at 300", async () => {
+  test('the full-text document of the unit at 300 deleted: ERR_INDEX_MISMATCH at 300', async () => {
     const dir = copyLog();
-    tamper(dir, (db) => expect(db.prepare('DELETE FROM batch_text WHERE rowid = 300').run().changes).toBe(1));
+    tamper(dir, (db) => expect(db.prepare('DELETE FROM unit_text WHERE rowid = 300').run().changes).toBe(1));
     await expectFinding(dir, 300, 'ERR_INDEX_MISMATCH');
   });
 
   // better-sqlite3 runs SQLite in defensive mode, which guards FTS5 shadow tables; an attacker turns it off.
-  test('an FTS5 shadow table edited (the batch_text_docsize row of 300 deleted): ERR_INDEX_MISMATCH, no index', async () => {
+  test("an FTS5 shadow table edited (a row of the seek index, unit_text_idx, pointed elsewhere): ERR_INDEX_MISMATCH, no index", async () => {
     const dir = copyLog();
     tamper(dir, (db) => {
       db.unsafeMode(true);
-      expect(db.prepare('DELETE FROM batch_text_docsize WHERE id = 300').run().changes).toBe(1);
+      expect(db.prepare("UPDATE unit_text_idx SET term = CAST('m' AS BLOB) WHERE segid = (SELECT min(segid) FROM unit_text_idx)").run().changes).toBe(1);
     });
     await expectFinding(dir, null, 'ERR_INDEX_MISMATCH');
   });
 
-  test('the FTS5 inverted index (batch_text_data) corrupted: ERR_INDEX_MISMATCH, no index', async () => {
+  test('the FTS5 inverted index (unit_text_data) corrupted: ERR_INDEX_MISMATCH, no index', async () => {
     const dir = copyLog();
     tamper(dir, (db) => {
       db.unsafeMode(true);
-      const row = db.prepare('SELECT id, block FROM batch_text_data WHERE id > 10 ORDER BY id LIMIT 1').get() as { id: number; block: Buffer };
+      const row = db.prepare('SELECT id, block FROM unit_text_data WHERE id > 10 ORDER BY id LIMIT 1').get() as { id: number; block: Buffer };
       const block = Buffer.from(row.block);
       block[block.length - 3]! ^= 0x01;
-      db.prepare('UPDATE batch_text_data SET block = ? WHERE id = ?').run(block, row.id);
+      db.prepare('UPDATE unit_text_data SET block = ? WHERE id = ?').run(block, row.id);
     });
     await expectFinding(dir, null, 'ERR_INDEX_MISMATCH');
   });
 
-  test("the stored document of the batch at 300 edited in the shadow table (batch_text_content): ERR_INDEX_MISMATCH at 300", async () => {
+  test("the stored document of the unit at 300 edited in the shadow table (unit_text_content): ERR_INDEX_MISMATCH at 300", async () => {
     const dir = copyLog();
     tamper(dir, (db) => {
       db.unsafeMode(true);
-      const words = wordsOf(db, 300).filter((w) => w !== 'f300').join(' ');
-      expect(db.prepare('UPDATE batch_text_content SET c0 = ? WHERE id = 300').run(words).changes).toBe(1);
+      const doc = docOf(db, 300).replace('f300', 'f999');
+      expect(db.prepare('UPDATE unit_text_content SET c0 = ? WHERE id = 300').run(doc).changes).toBe(1);
     });
     await expectFinding(dir, 300, 'ERR_INDEX_MISMATCH');
   });
@@ -442,9 +446,8 @@ describe('rollback and --against', () => {
     expect(readFileSync(saved, 'utf8').split('\n')[1]).toBe('600');
     tamper(dir, (db) => {
       db.prepare('DELETE FROM entries WHERE idx >= 500').run();
-      db.prepare('DELETE FROM batches WHERE first >= 500').run();
-      db.prepare('DELETE FROM postings WHERE first >= 500').run();
-      db.prepare('DELETE FROM batch_text WHERE rowid >= 500').run();
+      db.prepare('DELETE FROM units WHERE first >= 500').run();
+      db.prepare('DELETE FROM unit_text WHERE rowid >= 500').run();
       db.prepare('DELETE FROM tree_hashes WHERE (idx + 1) << level > 500').run();
       db.prepare('DELETE FROM checkpoints WHERE size > 500').run();
       db.prepare('UPDATE checkpoint_latest SET size = c.size, created = c.created, note = c.note FROM (SELECT * FROM checkpoints WHERE size = 500) AS c').run();

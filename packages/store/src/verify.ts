@@ -1,16 +1,17 @@
-import {
-  CompactRange, LogError, canonicalize, equalBytes, fromUtf8, openNote, parseCheckpoint, toBase64,
-  type EventRecord, type Hasher, type NoteVerifier,
-} from '@stele/log';
-import type { LogDriver, StoredCheckpoint, StoredEntry } from './driver.js';
-import { isPlainlyCanonical } from './canonicalText.js';
+import { LogError, openNote, parseCheckpoint, toBase64, toHex, type Hasher, type NoteVerifier } from '@stele/log';
+import type { LogDriver, StoredCheckpoint } from './driver.js';
 import { nodeHasher } from './hash.js';
-import { IndexWorkerFailed, inlineIndexCheck, workerIndexCheck, type IndexCheck } from './verifyIndex.js';
+import { readerSourceOf } from './readerSource.js';
+import type { UnitProblem } from './sqlite/indexChecker.js';
+import { checkChunk, workOf, type ChunkFinding, type ChunkResult, type ChunkSource } from './verifyChunk.js';
+import { startPool, WorkerFailed, workerSettings, type ChunkPool } from './verifyParallel.js';
+import { driverChunkSource, sqliteChunkSource } from './verifySource.js';
+import { foldHex, hexHasherOf, HexRange } from './verifyTree.js';
 
 /** What verification found wrong; a closed list. */
 export type VerifyCode =
   | 'ERR_ENTRY_MISSING' // no entry at an index below the log's size
-  | 'ERR_ENTRY_MALFORMED' // an entry is not UTF-8 JSON of a record
+  | 'ERR_ENTRY_MALFORMED' // an entry is not UTF-8 JSON of a record, or its record cannot be indexed
   | 'ERR_ENTRY_NOT_CANONICAL' // an entry's bytes are not the RFC 8785 form of its record
   | 'ERR_ENTRY_INDEX_MISMATCH' // a record names another index than the one it is stored at
   | 'ERR_ENTRY_ID_MISMATCH' // a row's id differs from its record's
@@ -25,9 +26,6 @@ export type VerifyCode =
   | 'ERR_AGAINST_SIGNATURE' // the outside checkpoint does not verify with the log's key
   | 'ERR_AGAINST_ROLLBACK' // the outside checkpoint is larger than the log: entries were removed
   | 'ERR_AGAINST_INCONSISTENT'; // the log is not an extension of the outside checkpoint
-
-/** Entries read at a time within a chunk. */
-const SLICE = 1024;
 
 /** The outcome of {@link verifyLog}. */
 export type VerifyResult =
@@ -44,7 +42,7 @@ export interface VerifyOptions {
   against?: string;
   /** Called after every chunk with entries done and total. */
   onProgress?: (done: number, total: number) => void;
-  /** Entries read per chunk (default 8,192). */
+  /** Entries per chunk, rounded down to a power of two of at least 64 (default 4,096). */
   chunk?: number;
 }
 
@@ -61,7 +59,8 @@ class Finding extends Error {
 
 interface Claim {
   size: number;
-  root: Uint8Array;
+  /** The signed root, hex. */
+  root: string;
   what: string;
   code: VerifyCode;
 }
@@ -71,7 +70,16 @@ interface Claim {
  * tile-level hash, the query index, and every stored checkpoint's signature
  * and root at its size. Every checkpoint's root is recomputed from one
  * sequence of leaves, so agreeing checkpoints are consistent with each other
- * by construction. Reports the first problem in index order.
+ * by construction. Reports the first problem in index order, as a walk
+ * entry by entry would meet it: per entry its presence, leaf hash, bytes
+ * (UTF-8 JSON of a record, canonical), index, id and index row, then the
+ * tree nodes its leaf completes, then the signed roots at its size; and a
+ * problem of the query index as soon as the walk has derived the rows of
+ * every entry the problem is about.
+ *
+ * The walk goes in chunks, which the calling thread and, for a big log in a
+ * file, a worker thread check side by side (verifyChunk.ts); the results are
+ * joined in index order here, so the answer is the same either way.
  */
 export async function verifyLog(options: VerifyOptions): Promise<VerifyResult> {
   // Progress never goes back, also when a walk with a worker starts over on one thread.
@@ -89,7 +97,7 @@ export async function verifyLog(options: VerifyOptions): Promise<VerifyResult> {
       return await walk(options, progress, parallel);
     } catch (err) {
       if (err instanceof Finding) return { ok: false, index: err.index, code: err.code, message: err.message };
-      if (!(parallel && err instanceof IndexWorkerFailed)) throw err;
+      if (!(parallel && err instanceof WorkerFailed && workerSettings.startOver)) throw err;
     }
   }
   throw new Error('unreachable');
@@ -103,26 +111,27 @@ async function walk(options: VerifyOptions, onProgress: VerifyOptions['onProgres
 
   const size = Math.max(head.size, ...stored.map((c) => c.size));
   if (size > 0 && !head.latest) throw new Finding(size - 1, 'ERR_CHECKPOINT_MISSING', `${size} entries but no latest checkpoint`);
-  // Started before the signatures are checked, so that it is ready when the walk begins.
-  const worker = parallel ? workerIndexCheck(driver, size) : undefined;
+  const level = Math.max(6, Math.floor(Math.log2(Math.max(64, options.chunk ?? 4096))));
+  const claims = await readClaims(options, stored, size);
+  // The compact ranges the joins need inside chunks: at every signed size, and at the end for the root.
+  const sizes = [...new Set([...claims.claims.map((c) => c.size), size])].sort((a, b) => a - b);
+
+  const reader = readerSourceOf(driver);
+  const source = reader ? sqliteChunkSource(reader) : driverChunkSource(driver);
+  // Started before the walk, so that it is ready when the walk begins; only with Node's hashing (a worker cannot be handed a function).
+  const ownHasher = options.hasher === undefined || options.hasher === nodeHasher;
+  const pool = parallel && reader && ownHasher && size >= workerSettings.minEntries ? startPool({ source: reader, size, level, sizes }) : undefined;
   try {
-    return await walkEntries(options, onProgress, stored, size, worker);
+    return await join(options, onProgress, source, pool, size, level, sizes, claims);
   } finally {
-    await worker?.close();
+    await pool?.close();
+    source.close();
   }
 }
 
-async function walkEntries(
-  options: VerifyOptions,
-  onProgress: VerifyOptions['onProgress'],
-  stored: StoredCheckpoint[],
-  size: number,
-  worker: IndexCheck | undefined,
-): Promise<VerifyResult> {
-  const { driver, verifier, origin } = options;
-  const hasher = options.hasher ?? nodeHasher;
-  const chunk = options.chunk ?? 8192;
-
+/** The signed roots to check, by size, and the checkpoints that failed before any entry was read. */
+async function readClaims(options: VerifyOptions, stored: StoredCheckpoint[], size: number): Promise<{ claims: Claim[]; deferred: Finding[] }> {
+  const { verifier, origin } = options;
   // Signatures are cheap next to the walk, but a failure is reported where the walk reaches it.
   const claims: Claim[] = [];
   const deferred: Finding[] = [];
@@ -131,7 +140,7 @@ async function walkEntries(
     try {
       const claim = await openCheckpoint(cp.note, verifier, origin, 'ERR_CHECKPOINT_SIGNATURE', 'ERR_CHECKPOINT_MALFORMED');
       if (claim.size !== cp.size) throw new Finding(at, 'ERR_CHECKPOINT_MALFORMED', `checkpoint stored at size ${cp.size} says size ${claim.size}`);
-      claims.push({ ...claim, what: `checkpoint at size ${cp.size}`, code: 'ERR_CHECKPOINT_ROOT_MISMATCH' });
+      claims.push({ size: claim.size, root: toHex(claim.root), what: `checkpoint at size ${cp.size}`, code: 'ERR_CHECKPOINT_ROOT_MISMATCH' });
     } catch (err) {
       if (!(err instanceof Finding)) throw err;
       deferred.push(new Finding(at, err.code, `checkpoint at size ${cp.size}: ${err.message}`));
@@ -142,115 +151,128 @@ async function walkEntries(
     if (claim.size > size) {
       throw new Finding(size, 'ERR_AGAINST_ROLLBACK', `the saved checkpoint covers ${claim.size} entries but the log holds ${size}: entries were removed`);
     }
-    claims.push({ ...claim, what: `the saved checkpoint at size ${claim.size}`, code: 'ERR_AGAINST_INCONSISTENT' });
+    claims.push({ size: claim.size, root: toHex(claim.root), what: `the saved checkpoint at size ${claim.size}`, code: 'ERR_AGAINST_INCONSISTENT' });
   }
   claims.sort((a, b) => a.size - b.size);
   deferred.sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+  return { claims, deferred };
+}
 
-  const range = CompactRange.empty(hasher);
+/** Walks the chunks, on this thread and in the pool, and joins their results in index order. */
+async function join(
+  options: VerifyOptions,
+  onProgress: VerifyOptions['onProgress'],
+  source: ChunkSource,
+  pool: ChunkPool | undefined,
+  size: number,
+  level: number,
+  sizes: number[],
+  { claims, deferred }: { claims: Claim[]; deferred: Finding[] },
+): Promise<VerifyResult> {
+  const hx = hexHasherOf(options.hasher);
+  const empty = toHex((options.hasher ?? nodeHasher).emptyRoot());
+  const top = new HexRange(hx, level); // the roots of whole chunks
+  const width = 2 ** level;
+  const chunks = Math.ceil(size / width);
   // Where the entries last agreed with a signed root, per kind of claim: the log's own
   // checkpoints vouch only for each other (a stolen key signs them all alike), so a saved
   // checkpoint that disagrees narrows the change down only by earlier saved ones.
   const lastGood = new Map<VerifyCode, number>();
   let nextClaim = 0;
-  const checkClaims = () => {
-    while (deferred.length > 0 && (deferred[0]!.index ?? 0) < range.size) throw deferred[0]!;
-    while (nextClaim < claims.length && claims[nextClaim]!.size === range.size) {
+  // The first checkpoint that failed on its own is reported where the walk reaches it, unless something comes first.
+  const failed = deferred[0];
+
+  /**
+   * The signed roots and deferred checkpoint findings due once the leaf at
+   * `at` is in (size at + 1), or before any leaf when `at` is -1. `nodes` is
+   * the compact range at that size past the whole chunks; `index` the
+   * chunk's index problem, which comes first if the walk has its rows.
+   */
+  const settle = (at: number, nodes: readonly string[], index: UnitProblem | undefined) => {
+    if (failed && (failed.index ?? 0) <= at) throw first(failed, at + 1, index);
+    while (nextClaim < claims.length && claims[nextClaim]!.size === at + 1) {
       const claim = claims[nextClaim++]!;
       const floor = lastGood.get(claim.code) ?? 0;
-      if (!equalBytes(claim.root, range.root())) {
-        throw new Finding(floor, claim.code, `${claim.what} does not match the entries: an entry in [${floor}, ${claim.size}) differs from what was signed`);
+      if (claim.root !== foldHex(hx, empty, [...top.nodes, ...nodes])) {
+        const found = new Finding(floor, claim.code, `${claim.what} does not match the entries: an entry in [${floor}, ${claim.size}) differs from what was signed`);
+        throw first(found, at + 1, index);
       }
       lastGood.set(claim.code, claim.size);
     }
   };
-  checkClaims();
+  settle(-1, [], undefined);
 
-  // Made even when a worker checks the index: a store without its index tables fails here, as ever.
-  const checker = driver.indexChecker();
-  const indexCheck = worker ?? inlineIndexCheck(checker);
-  for (let start = 0; start < size; start += chunk) {
-    const end = Math.min(size, start + chunk);
-    const tileHashes = await readTileHashes(driver, start, end);
-    const compare = (level: number, index: number, hash: Uint8Array) => {
-      if (level === 0 || level % 8 !== 0) return;
-      const first = index * 2 ** level;
-      const got = tileHashes.get(level)?.get(index);
-      if (!got) throw new Finding(first, 'ERR_TREE_HASH_MISSING', `no stored hash for the subtree of level ${level} starting at index ${first}`);
-      if (!equalBytes(got, hash)) throw new Finding(first, 'ERR_TREE_HASH_MISMATCH', `the stored hash of the subtree of level ${level} starting at index ${first} is wrong`);
-    };
-    try {
-      // Read in slices: a whole chunk of entries alive at once costs more in garbage collection than the reads.
-      let rows: StoredEntry[] = [];
-      let r = 0;
-      for (let index = start; index < end; index++) {
-        if (r === rows.length) {
-          rows = await driver.scan(index, Math.min(end, index + SLICE));
-          r = 0;
-        }
-        const row = rows[r];
-        if (!row || row.index !== index) throw new Finding(index, 'ERR_ENTRY_MISSING', `no entry at index ${index}`);
-        r++;
-        const leaf = hasher.hashLeaf(row.bytes);
-        if (!equalBytes(leaf, row.leafHash)) throw new Finding(index, 'ERR_LEAF_HASH_MISMATCH', `entry ${index} does not match its stored leaf hash`);
-        const record = parseEntry(index, row.bytes);
-        if (record.index !== index) throw new Finding(index, 'ERR_ENTRY_INDEX_MISMATCH', `entry ${index} is the record of index ${record.index}`);
-        if (record.id !== row.id) throw new Finding(index, 'ERR_ENTRY_ID_MISMATCH', `entry ${index} is stored under id ${row.id} but is ${record.id}`);
-        indexCheck.add(record);
-        range.append(leaf, compare);
-        checkClaims();
-      }
-    } catch (err) {
-      // An earlier entry may already disagree with the query index: report the first problem.
-      if (err instanceof Finding) await checkIndex(indexCheck, start);
-      throw err;
+  const merge = async (result: ChunkResult) => {
+    const { finding, index } = result;
+    // Events at leaves before this one come first: the chunk's finding, or where its index problem shows (it wins from there on).
+    const stop = Math.min(finding?.at ?? result.end, index ? index.needs - 1 : result.end);
+    const ranges = new Map(result.ranges);
+    // Deferred findings and claims inside the chunk, in walk order, before its own finding.
+    for (;;) {
+      const d = failed ? Math.max(failed.index ?? 0, result.start) : Infinity;
+      const c = nextClaim < claims.length ? claims[nextClaim]!.size - 1 : Infinity;
+      const at = Math.min(d, c);
+      if (at >= stop || at === Infinity) break;
+      if (at === result.end - 1 && !finding && !index) break; // the tile levels above the chunk come first
+      settle(at, ranges.get(at + 1) ?? [], index);
     }
-    await checkIndex(indexCheck, start);
-    onProgress?.(end, size);
+    if (finding) throw first(chunkFinding(finding), finding.phase === 'entry' ? finding.at : finding.at + 1, index);
+    if (index) throw indexFinding(index);
+    if (result.root !== undefined) {
+      const done: [number, number, string][] = [];
+      top.append(result.root, (l, i, hash) => {
+        if (l % 8 === 0) done.push([l, i, hash]);
+      });
+      for (const [l, i, hash] of done) {
+        const got = (await source.hashes(l, i, i + 1)).get(i);
+        const firstLeaf = i * 2 ** l;
+        if (got === undefined) throw first(new Finding(firstLeaf, 'ERR_TREE_HASH_MISSING', `no stored hash for the subtree of level ${l} starting at index ${firstLeaf}`), result.end, index);
+        if (got !== hash) throw first(new Finding(firstLeaf, 'ERR_TREE_HASH_MISMATCH', `the stored hash of the subtree of level ${l} starting at index ${firstLeaf} is wrong`), result.end, index);
+      }
+      settle(result.end - 1, [], index);
+    } else {
+      settle(result.end - 1, ranges.get(result.end) ?? [], index);
+    }
+  };
+
+  const results = new Map<number, ChunkResult>();
+  let joined = 0;
+  let covered = 0;
+  let tail: readonly string[] = []; // the compact range of the entries past the last whole chunk
+  const joinReady = async () => {
+    if (pool) for (const [c, result] of pool.take()) results.set(c, result);
+    for (let result = results.get(joined); result; result = results.get(joined)) {
+      results.delete(joined++);
+      await merge(result);
+      covered = result.covered;
+      if (result.end === size && result.root === undefined) tail = result.ranges.find(([at]) => at === size)?.[1] ?? [];
+      onProgress?.(result.end, size);
+    }
+  };
+  let own = 0;
+  for (;;) {
+    await joinReady();
+    const c = pool ? pool.claim() : own++;
+    if (c >= chunks) break;
+    results.set(c, await checkChunk(source, hx, workOf(c, level, size, sizes)));
+    if (pool) await pool.tick();
   }
-  const problem = await indexCheck.finish(size);
+  while (joined < chunks) {
+    await joinReady();
+    if (joined < chunks) await pool!.wait();
+  }
+  const problem = (await source.tail(covered, size)) ?? (pool ? await pool.integrity() : await source.integrity());
   if (problem) throw new Finding(problem.index, 'ERR_INDEX_MISMATCH', problem.message);
-  return { ok: true, size, root: toBase64(range.root()) };
+  return { ok: true, size, root: toBase64(Buffer.from(foldHex(hx, empty, [...top.nodes, ...tail]), 'hex')) };
 }
 
-async function checkIndex(indexCheck: IndexCheck, start: number): Promise<void> {
-  const problem = await indexCheck.settle(start);
-  if (problem) throw new Finding(problem.index, 'ERR_INDEX_MISMATCH', problem.message);
+/** What the walk reports at a finding that leaves the rows of entries [0, rows) derived: the chunk's index problem if those rows show it. */
+function first(found: Finding, rows: number, index: UnitProblem | undefined): Finding {
+  return index && index.needs <= rows ? indexFinding(index) : found;
 }
 
-function parseEntry(index: number, bytes: Uint8Array): EventRecord {
-  let text: string;
-  let record: EventRecord;
-  try {
-    text = fromUtf8(bytes);
-    record = JSON.parse(text) as EventRecord;
-  } catch {
-    throw new Finding(index, 'ERR_ENTRY_MALFORMED', `entry ${index} is not UTF-8 JSON`);
-  }
-  if (!record || typeof record !== 'object' || typeof record.actor !== 'object' || record.actor === null) {
-    throw new Finding(index, 'ERR_ENTRY_MALFORMED', `entry ${index} is not an event record`);
-  }
-  // What the log writes passes the quick test; anything else gets the exact comparison.
-  if (isPlainlyCanonical(text)) return record;
-  let canonical: string;
-  try {
-    canonical = canonicalize(record);
-  } catch {
-    throw new Finding(index, 'ERR_ENTRY_MALFORMED', `entry ${index} has no canonical form`);
-  }
-  if (canonical !== text) throw new Finding(index, 'ERR_ENTRY_NOT_CANONICAL', `entry ${index} is not in canonical form`);
-  return record;
-}
-
-/** The stored tile-level hashes that appending leaves [start, end) completes. */
-async function readTileHashes(driver: LogDriver, start: number, end: number): Promise<Map<number, Map<number, Uint8Array>>> {
-  const out = new Map<number, Map<number, Uint8Array>>();
-  for (let level = 8; 2 ** level <= end; level += 8) {
-    const span = 2 ** level;
-    out.set(level, await driver.scanHashes(level, Math.floor(start / span), Math.floor(end / span) + 1));
-  }
-  return out;
-}
+const indexFinding = (problem: UnitProblem): Finding => new Finding(problem.index, 'ERR_INDEX_MISMATCH', problem.message);
+const chunkFinding = (f: ChunkFinding): Finding => new Finding(f.index, f.code, f.message);
 
 /** Opens a checkpoint note with the log's key; hostile until the signature checks. */
 async function openCheckpoint(

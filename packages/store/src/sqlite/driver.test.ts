@@ -42,7 +42,7 @@ describe('SQLite driver', () => {
       });
       await driver.close();
       const db = new Database(path);
-      const column: Record<string, string> = { meta: 'value', entries: 'id', tree_hashes: 'hash', checkpoints: 'note', batches: 'last', postings: 'offsets' };
+      const column: Record<string, string> = { meta: 'value', entries: 'id', tree_hashes: 'hash', checkpoints: 'note', units: 'last' };
       for (const table of APPEND_ONLY_TABLES) {
         expect(() => db.prepare(`UPDATE ${table} SET ${column[table]} = ${column[table]}`).run(), table).toThrow(/append-only/);
         expect(() => db.prepare(`DELETE FROM ${table}`).run(), table).toThrow(/append-only/);

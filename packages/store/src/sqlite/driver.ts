@@ -3,10 +3,11 @@ import Database from 'better-sqlite3';
 import type { Batch, DriverHead, LogDriver, StoredCheckpoint, StoredEntry } from '../driver.js';
 import { StoreError } from '../errors.js';
 import { setReaderSource } from '../readerSource.js';
-import { batchIndexOf, encodeOffsets, splitKey } from './batchIndex.js';
 import { sqliteIndexChecker } from './indexChecker.js';
+import { migrateFromV1 } from './migrate.js';
 import { candidates, prepareQueries } from './query.js';
-import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { PAGE_SIZE, SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { unitsOf } from './unitIndex.js';
 
 /** Options of the SQLite driver. */
 export interface SqliteDriverOptions {
@@ -34,15 +35,16 @@ const u8 = (b: unknown): Uint8Array => {
  */
 export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
   const db = new Database(options.path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  db.pragma('busy_timeout = 5000');
   if (!options.readonly) {
+    db.pragma(`page_size = ${PAGE_SIZE}`); // only a new, empty file takes it
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
-    db.exec(SCHEMA);
-    const version = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get('schema') as string | undefined;
-    if (version === undefined) db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
-    else if (version !== SCHEMA_VERSION) throw new StoreError('ERR_STORE_CORRUPT', `unsupported schema version ${version}`);
+    openSchema(db);
+  } else if (schemaVersion(db) !== SCHEMA_VERSION) {
+    db.close();
+    throw new StoreError('ERR_STORE_CORRUPT', 'the store has an older query index; open it once with write access to migrate it');
   }
-  db.pragma('busy_timeout = 5000');
 
   const stmt = {
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
@@ -55,7 +57,6 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
     treeHashes: db.prepare('SELECT idx, hash FROM tree_hashes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx').raw(),
     byId: db.prepare('SELECT idx, id, leaf_hash, data FROM entries WHERE id = ?'),
     byIds: db.prepare('SELECT idx, id, leaf_hash, data FROM entries WHERE id IN (SELECT value FROM json_each(?))'),
-    entry: db.prepare('SELECT idx, id, leaf_hash, data FROM entries WHERE idx = ?'),
   };
   const queries = prepareQueries(db);
   const write = options.readonly
@@ -63,9 +64,8 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
     : {
         putMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)'),
         entry: db.prepare('INSERT INTO entries (idx, id, leaf_hash, data) VALUES (?, ?, ?, ?)'),
-        batch: db.prepare('INSERT INTO batches (first, last, min_time, max_time) VALUES (?, ?, ?, ?)'),
-        posting: db.prepare('INSERT INTO postings (field, value, first, offsets) VALUES (?, ?, ?, ?)'),
-        words: db.prepare('INSERT INTO batch_text (rowid, words) VALUES (?, ?)'),
+        unit: db.prepare('INSERT INTO units (first, last, min_time, max_time) VALUES (?, ?, ?, ?)'),
+        doc: db.prepare('INSERT INTO unit_text (rowid, doc) VALUES (?, ?)'),
         hash: db.prepare('INSERT INTO tree_hashes (level, idx, hash) VALUES (?, ?, ?)'),
         checkpoint: db.prepare('INSERT INTO checkpoints (size, created, note) VALUES (?, ?, ?)'),
         latest: db.prepare(`INSERT INTO checkpoint_latest (one, size, created, note) VALUES (1, ?, ?, ?)
@@ -80,12 +80,17 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
         if (batch.parent !== undefined && ((stmt.latest.get() as Row | undefined)?.note ?? null) !== batch.parent) {
           throw new StoreError('ERR_SIZE_CONFLICT', 'the batch was sequenced on a checkpoint that is no longer the latest');
         }
-        for (const e of batch.entries) write.entry.run(e.index, e.id, buf(e.leafHash), buf(e.bytes));
-        if (batch.entries.length > 0) {
-          const index = batchIndexOf(batch.entries[0]!.index, batch.entries.map((e) => e.row));
-          write.batch.run(index.first, index.last, index.minTime, index.maxTime);
-          for (const [key, offsets] of index.postings) write.posting.run(...splitKey(key), index.first, encodeOffsets(offsets));
-          write.words.run(index.first, index.words);
+        const { entries } = batch;
+        for (let i = 0; i < entries.length; i++) {
+          const e = entries[i]!;
+          if (e.index !== first + i) throw new RangeError('a batch holds consecutive entries');
+          write.entry.run(e.index, e.id, buf(e.leafHash), buf(e.bytes));
+        }
+        if (entries.length > 0) {
+          for (const u of unitsOf(first, entries.map((e) => e.row))) {
+            write.unit.run(u.first, u.last, u.minTime, u.maxTime);
+            write.doc.run(u.first, u.doc);
+          }
         }
         for (const h of batch.hashes) write.hash.run(h.level, h.index, buf(h.hash));
         const cp = batch.checkpoint;
@@ -164,11 +169,22 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
       return (stmt.checkpoints.all() as Row[]).map((r) => toCheckpoint(r)!);
     },
     async readMany(indexes) {
-      return indexes.map((index) => {
-        const row = stmt.entry.get(index) as Row | undefined;
-        if (!row) throw new StoreError('ERR_NOT_FOUND', `no entry at index ${index}`);
-        return toEntry(row);
-      });
+      // Candidates come in runs of consecutive indexes (whole units, newest first): one range read per run.
+      const out: StoredEntry[] = new Array(indexes.length);
+      for (let i = 0; i < indexes.length; ) {
+        let j = i + 1;
+        const step = indexes[i + 1] === indexes[i]! - 1 ? -1 : 1;
+        while (j < indexes.length && indexes[j] === indexes[j - 1]! + step) j++;
+        const low = step === 1 ? indexes[i]! : indexes[j - 1]!;
+        const rows = Number.isSafeInteger(low) ? (stmt.entries.all(low, low + (j - i)) as Row[]) : [];
+        if (rows.length !== j - i) {
+          const missing = indexes.slice(i, j).find((index) => !rows.some((r) => r.idx === index));
+          throw new StoreError('ERR_NOT_FOUND', `no entry at index ${missing}`);
+        }
+        for (let k = 0; k < rows.length; k++) out[step === 1 ? i + k : j - 1 - k] = toEntry(rows[k]!);
+        i = j;
+      }
+      return out;
     },
     async *query(filter) {
       yield* candidates(queries, filter);
@@ -186,9 +202,30 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
       db.close();
     },
   };
-  // Verification may check the query index in a worker thread, over its own connection.
+  // Verification reads the store from worker threads too, over their own connections.
   if (options.path !== '' && options.path !== ':memory:') {
     setReaderSource(driver, { kind: 'sqlite', path: resolve(options.path), readonly: options.readonly ?? false });
   }
   return driver;
+}
+
+function schemaVersion(db: Database.Database): string | undefined {
+  const meta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").pluck().get();
+  return meta === undefined ? undefined : (db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as string | undefined);
+}
+
+/** Creates the tables of a new store, migrates a version 1 store, refuses any other. */
+function openSchema(db: Database.Database): void {
+  const version = schemaVersion(db);
+  if (version === '1') migrateFromV1(db);
+  else if (version === undefined) {
+    db.transaction(() => {
+      db.exec(SCHEMA);
+      db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT DO NOTHING").run(SCHEMA_VERSION);
+    }).immediate();
+    openSchema(db); // another process may have created a store meanwhile
+  } else if (version !== SCHEMA_VERSION) {
+    db.close();
+    throw new StoreError('ERR_STORE_CORRUPT', `unsupported schema version ${version}`);
+  }
 }

@@ -1,183 +1,212 @@
 import type Database from 'better-sqlite3';
 import type { IndexChecker, IndexProblem, IndexRow } from '../driver.js';
-import { tokenize } from '../text.js';
-import { batchIndexOf, decodeOffsets, postingKeys, type BatchIndex } from './batchIndex.js';
+import { seekIndexProblem } from './ftsSeek.js';
+import { UNIT, segmentOf } from './unitIndex.js';
 
-type Row = Record<string, unknown>;
-type PostingRow = [unknown, unknown, Uint8Array];
-
-let checkers = 0;
-const needs = new WeakMap<IndexProblem, number>();
-
-/**
- * How many entries (from index 0) a check must have been given to find this
- * problem: with rows for fewer, the same checker finds nothing (yet). Lets a
- * checker that ran ahead answer for a shorter prefix (see verifyIndex.ts).
- */
-export function entriesNeeded(problem: IndexProblem): number | undefined {
-  return needs.get(problem);
-}
-
-/** A problem that a check finds once it has rows for `count` entries. */
-function found(problem: IndexProblem, count: number): IndexProblem {
-  needs.set(problem, count);
-  return problem;
-}
+/** A unit row as stored; hostile, so its columns may hold anything. */
+type StoredUnit = [first: unknown, last: unknown, minTime: unknown, maxTime: unknown];
+/** A full-text document as stored: its rowid and text. */
+type StoredDoc = [rowid: number, doc: unknown];
 
 /**
- * Compares the stored batch index with the rows expected from the entries,
- * batch by batch in index order, and names the first entry it is wrong about.
+ * A disagreement found by a {@link UnitComparer}, with how many entries (from
+ * index 0) a check needs rows for to find it: with fewer it finds nothing.
+ * Verification reports it only if the walk derived that many rows before it
+ * stopped on anything else, as a check fed in index order would.
  */
-export function sqliteIndexChecker(db: Database.Database): IndexChecker {
-  const nextBatch = db.prepare('SELECT first, last, min_time, max_time FROM batches WHERE first >= ? ORDER BY first LIMIT 1');
-  const postingsOf = db.prepare('SELECT field, value, offsets FROM postings WHERE first = ?').raw();
-  const wordsOf = db.prepare('SELECT words FROM batch_text WHERE rowid = ?').pluck();
-  const copy = `stele_verify_postings_${++checkers}`;
-  let copied: Database.Statement | null | undefined;
-  let covered = 0; // entries [0, covered) are checked
-  let pending: IndexRow[] = []; // pending[done + i] is the row of entry covered + i
-  let done = 0; // rows at the front of `pending` already checked
+export interface UnitProblem extends IndexProblem {
+  needs: number;
+}
 
-  function compare(batch: Row, rows: IndexRow[]): IndexProblem | undefined {
-    const first = batch.first as number;
-    const expected = batchIndexOf(first, rows);
-    if (expected.minTime !== batch.min_time || expected.maxTime !== batch.max_time) {
-      const i = rows.findIndex((r) => r.time < (batch.min_time as number) || r.time > (batch.max_time as number));
-      return { index: first + Math.max(i, 0), message: `the time range of the batch at ${first} disagrees with its entries` };
-    }
-    const stored = postingsOfBatch(first);
-    if (!samePostings(stored, expected)) {
-      // The first entry in the symmetric difference of expected and stored posting lists.
-      let worst = Infinity;
-      const lists = new Map<string, number[]>();
-      for (const [field, value, offsets] of stored) lists.set(`${field}\0${value}`, decodeOffsets(offsets));
-      for (const key of new Set([...lists.keys(), ...expected.postings.keys()])) {
-        const a = new Set(lists.get(key) ?? []);
-        const b = new Set(expected.postings.get(key) ?? []);
-        for (const o of a) if (!b.has(o)) worst = Math.min(worst, o);
-        for (const o of b) if (!a.has(o)) worst = Math.min(worst, o);
-      }
-      if (worst !== Infinity) {
-        const row = rows[worst];
-        const fields = row ? postingKeys(row).map((k) => k.split('\0')[0]).join(', ') : 'an entry beyond the batch';
-        return { index: first + worst, message: `the query index disagrees with entry ${first + worst} (indexed under ${fields})` };
-      }
-    }
-    const words = wordsOf.get(first) as string | undefined;
-    if (words !== expected.words) {
-      const have = new Set((words ?? '').split(' '));
-      const i = rows.findIndex((r) => tokenize(r.text).some((t) => !have.has(t)));
-      return { index: first + Math.max(i, 0), message: `the full-text index of the batch at ${first} disagrees with its entries` };
-    }
-    return undefined;
-  }
+/** What the index stores about the units and documents starting in [from, to). */
+export interface UnitReader {
+  units(from: number, to: number): StoredUnit[];
+  docs(from: number, to: number): StoredDoc[];
+  /** Units and documents starting at or after `from`: nothing of a log of `from` entries. */
+  beyond(from: number): { unit?: number; doc?: number };
+  /** FTS5's own check of its inverted index against its documents, and of its seek index (ftsSeek.ts); a message when damaged. */
+  integrity(): string | undefined;
+}
 
-  /**
-   * The stored posting rows of the batch at `first`, in primary key order.
-   * The table is keyed by (field, value, first), so `WHERE first = ?` alone
-   * scans all of it, once per batch; a copy keyed by batch, made once per
-   * check (in the connection's TEMP schema, writable even read-only), turns
-   * that into a lookup. Falls back to the scan if the copy cannot be made.
-   */
-  function postingsOfBatch(first: number): PostingRow[] {
-    if (copied === undefined) {
-      try {
-        db.exec(`CREATE TEMP TABLE ${copy} AS SELECT first, field, value, offsets FROM main.postings ORDER BY first, field, value;
-          CREATE INDEX temp.${copy}_first ON ${copy} (first);`);
-        copied = db.prepare(`SELECT field, value, offsets FROM temp.${copy} WHERE first = ? ORDER BY rowid`).raw();
-      } catch {
-        copied = null;
-      }
-    }
-    return (copied ?? postingsOf).all(first) as PostingRow[];
-  }
-
-  /** Removes the copy; the checker is done. */
-  function dropCopy(): void {
-    if (copied) db.exec(`DROP TABLE IF EXISTS temp.${copy}`);
-    copied = null;
-  }
-
-  /** Drops the checked rows from the front of `pending`. */
-  function compact(): void {
-    pending = pending.slice(done);
-    done = 0;
-  }
-
-  /** Checks every whole batch the pending rows cover. */
-  function drain(final: boolean): IndexProblem | undefined {
-    try {
-      for (;;) {
-        const waiting = pending.length - done;
-        const batch = nextBatch.get(covered) as Row | undefined;
-        if (!batch || (batch.first as number) !== covered) {
-          if (waiting === 0 && (!final || !batch)) return undefined;
-          return found({ index: covered, message: `no batch of the query index starts at entry ${covered}` }, covered + 1);
-        }
-        const length = (batch.last as number) - covered + 1;
-        if (waiting < length) {
-          return final ? { index: covered + waiting, message: `the query index covers entries beyond the log` } : undefined;
-        }
-        // A damaged batch row may end before it starts (or not be a number):
-        // then slice exactly as on an array without checked rows in front.
-        const whole = length > 0;
-        if (!whole) compact();
-        const problem = compare(batch, whole ? pending.slice(done, done + length) : pending.slice(0, length));
-        if (problem) return found(problem, whole ? covered + length : covered);
-        if (whole) done += length;
-        else pending = pending.slice(length);
-        covered += length;
-      }
-    } finally {
-      // Drop checked rows now and then rather than shifting the array per batch.
-      if (done > 0 && done >= pending.length >>> 1) compact();
-    }
-  }
-
+/**
+ * Reads the unit index over a connection (read-only is enough). Documents are
+ * read from FTS5's content table: FTS5 itself scans a rowid range of its
+ * table many times slower, and its integrity check holds the inverted index
+ * to that same content.
+ */
+export function unitReader(db: Database.Database): UnitReader {
+  const units = db.prepare('SELECT first, last, min_time, max_time FROM units WHERE first >= ? AND first < ? ORDER BY first').raw();
+  const docs = db.prepare('SELECT id, c0 FROM unit_text_content WHERE id >= ? AND id < ? ORDER BY id').raw();
+  const firstUnit = db.prepare('SELECT min(first) FROM units WHERE first >= ?').pluck();
+  const firstDoc = db.prepare('SELECT min(id) FROM unit_text_content WHERE id >= ?').pluck();
+  const integrity = db.prepare('PRAGMA integrity_check(unit_text)').pluck();
   return {
-    async check(start, rows) {
-      if (start !== covered + pending.length - done) throw new RangeError('index rows must be checked in order');
-      for (const row of rows) pending.push(row);
-      const problem = drain(false);
-      if (problem) dropCopy(); // verification stops at the first problem
-      return problem;
+    units: (from, to) => units.all(from, to) as StoredUnit[],
+    docs: (from, to) => docs.all(from, to) as StoredDoc[],
+    beyond(from) {
+      const unit = firstUnit.get(from) as number | null;
+      const doc = firstDoc.get(from) as number | null;
+      return { ...(unit === null ? {} : { unit }), ...(doc === null ? {} : { doc }) };
     },
-    async finish() {
+    integrity() {
       try {
-        const problem = drain(true);
-        if (problem) return problem;
-      } finally {
-        dropCopy();
-      }
-      try {
-        // FTS5 checks its own index against its stored documents.
-        db.prepare("INSERT INTO batch_text (batch_text, rank) VALUES ('integrity-check', 1)").run();
+        const lines = integrity.all() as string[];
+        if (lines.length !== 1 || lines[0] !== 'ok') return lines.join('; ');
+        const seek = seekIndexProblem(db, 'unit_text');
+        return seek && `the seek index has ${seek}`;
       } catch (err) {
-        return { index: null, message: `the full-text index is damaged: ${(err as Error).message}` };
+        return (err as Error).message;
       }
-      return undefined;
     },
   };
 }
 
+const problem = (index: number, needs: number, message: string): UnitProblem => ({ index, needs, message });
+
+/** Entries whose units are read at a time. */
+const WINDOW = 4096;
+
 /**
- * True when the stored posting rows of a batch are exactly the expected lists
- * (the common case, checked without building sets). False sends the caller to
- * the exact comparison, which also decides what a difference means.
+ * Compares the units from entry `from` on with the rows of the entries, fed
+ * one at a time in index order: the units must tile the entries, one after
+ * the other, each within one block of {@link UNIT}; and each unit, once all
+ * its entries have rows, must hold their time range and, in its document,
+ * their segments. Reports the first problem (and nothing after it).
  */
-function samePostings(stored: readonly PostingRow[], expected: BatchIndex): boolean {
-  if (stored.length !== expected.postings.size) return false;
-  // Every stored row matches a different expected list, and there are as many rows as lists.
-  const matched = new Set<number[]>();
-  for (const [field, value, offsets] of stored) {
-    const list = expected.postings.get(`${field}\0${value}`);
-    if (list === undefined || matched.has(list)) return false;
-    matched.add(list);
-    if (!(offsets instanceof Uint8Array) || offsets.length !== list.length * 4) return false;
-    for (let i = 0, at = 0; i < list.length; i++, at += 4) {
-      const o = (offsets[at]! | (offsets[at + 1]! << 8) | (offsets[at + 2]! << 16) | (offsets[at + 3]! << 24)) >>> 0;
-      if (o !== list[i]) return false;
-    }
+export class UnitComparer {
+  readonly #reader: UnitReader;
+  #units: StoredUnit[] = [];
+  #docs: StoredDoc[] = [];
+  #u = 0;
+  #d = 0;
+  /** Units and documents are read up to here. */
+  #loaded: number;
+  /** Units are checked up to here: the first entry of the unit being filled. */
+  #covered: number;
+  #last = -1;
+  #rows: IndexRow[] = [];
+  #problem: UnitProblem | undefined;
+
+  readonly #to: number;
+
+  /** Compares the units starting in [from, to). */
+  constructor(reader: UnitReader, from: number, to = Number.MAX_SAFE_INTEGER) {
+    this.#reader = reader;
+    this.#loaded = from;
+    this.#covered = from;
+    this.#to = to;
   }
-  return true;
+
+  /** Where the check got to: the first entry of the first unit not yet checked. */
+  get covered(): number {
+    return this.#covered;
+  }
+
+  /** The row of the next entry; the first problem, once found. */
+  add(row: IndexRow): UnitProblem | undefined {
+    if (this.#problem) return this.#problem;
+    const index = this.#covered + this.#rows.length;
+    if (this.#rows.length === 0) {
+      this.#load(index);
+      const unit = this.#units[this.#u];
+      if (!unit || unit[0] !== index) return (this.#problem = problem(index, index + 1, `no unit of the query index starts at entry ${index}`));
+      const last = unit[1];
+      if (typeof last !== 'number' || !Number.isSafeInteger(last) || last < index || Math.floor(last / UNIT) !== Math.floor(index / UNIT)) {
+        return (this.#problem = problem(index, index + 1, `the unit of the query index at ${index} has a malformed range`));
+      }
+      this.#last = last;
+    }
+    this.#rows.push(row);
+    if (index < this.#last) return undefined;
+    this.#problem = this.#compare(this.#units[this.#u++]!, this.#rows);
+    this.#covered = index + 1;
+    this.#rows = [];
+    return this.#problem;
+  }
+
+  /** Reads the window holding `index` when the units read so far end before it. */
+  #load(index: number): void {
+    if (index < this.#loaded) return;
+    this.#loaded = Math.min(index - (index % WINDOW) + WINDOW, this.#to);
+    // Left over: a document inside the last unit's range was reported with it; anything else is in the new window.
+    this.#units = this.#reader.units(index, this.#loaded);
+    this.#docs = this.#reader.docs(index, this.#loaded);
+    this.#u = 0;
+    this.#d = 0;
+  }
+
+  /** The problem of one unit whose entries all have rows. */
+  #compare(unit: StoredUnit, rows: IndexRow[]): UnitProblem | undefined {
+    const first = unit[0] as number;
+    const last = this.#last;
+    const needs = last + 1;
+    let minTime = Infinity;
+    let maxTime = -Infinity;
+    for (const row of rows) {
+      if (row.time < minTime) minTime = row.time;
+      if (row.time > maxTime) maxTime = row.time;
+    }
+    if (minTime !== unit[2] || maxTime !== unit[3]) {
+      const [, , low, high] = unit;
+      const outside = typeof low === 'number' && typeof high === 'number' ? rows.findIndex((r) => r.time < low || r.time > high) : 0;
+      return problem(first + Math.max(outside, 0), needs, `the time range of the unit at ${first} disagrees with its entries`);
+    }
+    const docs = this.#docs;
+    const doc = this.#d < docs.length && docs[this.#d]![0] === first ? docs[this.#d++]![1] : undefined;
+    if (typeof doc !== 'string') return problem(first, needs, `the unit at ${first} has no full-text document`);
+    // Another document inside the unit: a unit the query index does not have.
+    if (this.#d < docs.length && docs[this.#d]![0] <= last) {
+      const at = docs[this.#d]![0];
+      return problem(at, needs, `a full-text document at ${at} belongs to no unit of the query index`);
+    }
+    // Segment by segment, in place: each must be followed by a newline, the last by the end.
+    let at = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const segment = segmentOf(rows[i]!);
+      const end = at + segment.length;
+      if (!doc.startsWith(segment, at) || (end !== doc.length && doc.charCodeAt(end) !== 0x0a) || (end === doc.length) !== (i === rows.length - 1)) {
+        return problem(first + i, needs, `the full-text index disagrees with entry ${first + i}`);
+      }
+      at = end + 1;
+    }
+    return undefined;
+  }
+}
+
+/** Whatever the index holds beyond a log of `size` entries, whose units were checked up to `covered`. */
+export function tailProblem(reader: UnitReader, covered: number, size: number): IndexProblem | undefined {
+  const beyond = reader.beyond(size);
+  if (covered < size || beyond.unit !== undefined || beyond.doc !== undefined) return { index: size, message: 'the query index covers entries beyond the log' };
+  return undefined;
+}
+
+/** FTS5's check of its own inverted index, as a problem of the query index. */
+export function integrityProblem(reader: UnitReader): IndexProblem | undefined {
+  const damage = reader.integrity();
+  return damage === undefined ? undefined : { index: null, message: `the full-text index is damaged: ${damage}` };
+}
+
+/**
+ * The unit index checked as verification feeds it rows in index order: every
+ * unit once all its entries have rows, naming the first entry it is wrong
+ * about.
+ */
+export function sqliteIndexChecker(db: Database.Database): IndexChecker {
+  const reader = unitReader(db);
+  const comparer = new UnitComparer(reader, 0);
+  let next = 0;
+  return {
+    async check(start, rows) {
+      if (start !== next) throw new RangeError('index rows must be checked in order');
+      next += rows.length;
+      for (const row of rows) {
+        const found = comparer.add(row);
+        if (found) return { index: found.index, message: found.message };
+      }
+      return undefined;
+    },
+    async finish(size) {
+      return tailProblem(reader, comparer.covered, size) ?? integrityProblem(reader);
+    },
+  };
 }

@@ -4,12 +4,43 @@
  * exempt are `checkpoint_latest`, one row that each batch replaces, and the
  * full-text table, whose own segment merges rewrite its shadow tables
  * (verification compares it with the entries instead).
+ *
+ * Version 2 replaced version 1's query index (per commit: `batches`,
+ * `postings`, `batch_text`) with units of at most 64 entries (`units`,
+ * `unit_text`); a version 1 store is migrated when first opened for writing
+ * (migrate.ts). New stores use 16 KiB pages: entries append with fewer page
+ * writes per commit.
  */
 
-export const SCHEMA_VERSION = '1';
+export const SCHEMA_VERSION = '2';
+
+/** The page size of new stores; an existing file keeps its own. */
+export const PAGE_SIZE = 16_384;
 
 /** Tables whose rows are never changed or removed. */
-export const APPEND_ONLY_TABLES = ['meta', 'entries', 'tree_hashes', 'checkpoints', 'batches', 'postings'] as const;
+export const APPEND_ONLY_TABLES = ['meta', 'entries', 'tree_hashes', 'checkpoints', 'units'] as const;
+
+/** The append-only guards of a table. */
+export function guards(table: string): string {
+  return `
+CREATE TRIGGER IF NOT EXISTS ${table}_no_update BEFORE UPDATE ON ${table}
+BEGIN SELECT RAISE(ABORT, 'stele: ${table} is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS ${table}_no_delete BEFORE DELETE ON ${table}
+BEGIN SELECT RAISE(ABORT, 'stele: ${table} is append-only'); END;`;
+}
+
+/** The query index (unitIndex.ts); FTS5 with the `ascii` tokenizer, rowids only, no per-document sizes. */
+export const INDEX_SCHEMA = `
+CREATE TABLE IF NOT EXISTS units (
+  first INTEGER PRIMARY KEY,
+  last INTEGER NOT NULL,
+  min_time INTEGER NOT NULL,
+  max_time INTEGER NOT NULL
+);
+
+CREATE VIRTUAL TABLE IF NOT EXISTS unit_text USING fts5 (doc, tokenize = 'ascii', detail = none, columnsize = 0);
+${guards('units')}
+`;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -43,28 +74,5 @@ CREATE TABLE IF NOT EXISTS checkpoint_latest (
   created INTEGER NOT NULL,
   note TEXT NOT NULL
 );
-
-CREATE TABLE IF NOT EXISTS batches (
-  first INTEGER PRIMARY KEY,
-  last INTEGER NOT NULL,
-  min_time INTEGER NOT NULL,
-  max_time INTEGER NOT NULL
-);
-
-CREATE TABLE IF NOT EXISTS postings (
-  field TEXT NOT NULL,
-  value TEXT NOT NULL,
-  first INTEGER NOT NULL,
-  offsets BLOB NOT NULL,
-  PRIMARY KEY (field, value, first)
-) WITHOUT ROWID;
-
-CREATE VIRTUAL TABLE IF NOT EXISTS batch_text USING fts5 (words);
-${APPEND_ONLY_TABLES.map(
-  (t) => `
-CREATE TRIGGER IF NOT EXISTS ${t}_no_update BEFORE UPDATE ON ${t}
-BEGIN SELECT RAISE(ABORT, 'stele: ${t} is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS ${t}_no_delete BEFORE DELETE ON ${t}
-BEGIN SELECT RAISE(ABORT, 'stele: ${t} is append-only'); END;`,
-).join('\n')}
-`;
+${['meta', 'entries', 'tree_hashes', 'checkpoints'].map(guards).join('\n')}
+${INDEX_SCHEMA}`;

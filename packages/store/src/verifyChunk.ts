@@ -1,0 +1,253 @@
+/**
+ * One chunk of verification: the entries [start, end) of a chunk aligned to
+ * its width (a power of two), checked entry by entry as verify.ts describes,
+ * with the chunk's own part of the tree and its part of the query index.
+ * Chunks are independent, so the calling thread and a worker (verifyWorker.ts)
+ * each take chunks; verify.ts joins the results in index order: it appends
+ * the chunks' roots, checks the signed roots and the tile levels above a
+ * chunk, and decides which finding comes first.
+ */
+import { canonicalize, type EventRecord } from '@stele/log';
+import type { IndexProblem, IndexRow } from './driver.js';
+import { isPlainlyCanonical } from './canonicalText.js';
+import { indexRowOf } from './indexRow.js';
+import type { UnitProblem } from './sqlite/indexChecker.js';
+import type { VerifyCode } from './verify.js';
+import { HexRange, type HexHasher } from './verifyTree.js';
+
+/** An entry as read for verification: index, id, leaf hash as lower-case hex, and its text. */
+export type FastRow = [index: number, id: unknown, leafHex: unknown, text: unknown];
+
+/** An entry as stored, for the exact checks of one that reads back differently as text. */
+export interface ExactRow {
+  id: unknown;
+  leafHex: string;
+  bytes: Uint8Array;
+}
+
+/** What verification reads; see verifySource.ts. */
+export interface ChunkSource {
+  /** The entries present in [start, end), ascending, gaps left as gaps. */
+  entries(start: number, end: number): Promise<FastRow[]> | FastRow[];
+  /** One entry exactly as stored, or undefined when absent. */
+  exact(index: number): Promise<ExactRow | undefined> | ExactRow | undefined;
+  /** Stored tile-level hashes (hex) of the nodes in [from, to) at a level. */
+  hashes(level: number, from: number, to: number): Promise<Map<number, string>> | Map<number, string>;
+  /** A check of the query index's units in [start, end), fed the entries' rows in order. */
+  units(start: number, end: number): ChunkIndexCheck;
+  /** After the last chunk: what the index holds beyond `size` entries (its units checked up to `covered`). */
+  tail(covered: number, size: number): Promise<IndexProblem | undefined> | IndexProblem | undefined;
+  /** The query index's own consistency (FTS5's check of its inverted index). */
+  integrity(): Promise<IndexProblem | undefined> | IndexProblem | undefined;
+  close(): void;
+}
+
+/** The query index of one chunk, checked as its rows are derived. */
+export interface ChunkIndexCheck {
+  /** The next entry's row; the first problem, once a check with the rows so far finds it. */
+  add(row: IndexRow): UnitProblem | undefined;
+  /** After the last row: the first problem, and where the check got to (the first entry of a unit not checked). */
+  end(): Promise<{ problem?: UnitProblem; covered: number }> | { problem?: UnitProblem; covered: number };
+}
+
+/** A chunk to check. */
+export interface ChunkWork {
+  start: number;
+  end: number;
+  /** log2 of the chunk width: tile levels up to it are checked here, above it by the caller. */
+  level: number;
+  /** Sizes in (start, end] at which the caller needs the chunk's compact range. */
+  sizes: readonly number[];
+}
+
+/** The first finding in a chunk, in walk order. */
+export interface ChunkFinding {
+  index: number | null;
+  code: VerifyCode;
+  message: string;
+  /** The entry being walked: before its row is derived (entry), after its leaf is appended (tree). */
+  at: number;
+  phase: 'entry' | 'tree';
+}
+
+/** What a chunk found; structured-cloneable. */
+export interface ChunkResult {
+  start: number;
+  end: number;
+  /** Rows were derived for entries [start, rows). */
+  rows: number;
+  finding?: ChunkFinding;
+  /** The first problem of the query index among the units whose entries all had rows. */
+  index?: UnitProblem;
+  /** Where the index check stopped (the first entry of the first unit it did not check). */
+  covered: number;
+  /** The chunk's compact range (hex, largest first) at each size asked for that the walk reached. */
+  ranges: [size: number, nodes: string[]][];
+  /** The chunk's root, when the walk went through the whole chunk. */
+  root?: string;
+}
+
+/** The work of chunk number `chunk` of a log of `size` entries, chunks of 2^level. */
+export function workOf(chunk: number, level: number, size: number, sizes: readonly number[]): ChunkWork {
+  const start = chunk * 2 ** level;
+  const end = Math.min(size, start + 2 ** level);
+  // `sizes` ascending: the slice of it in (start, end].
+  let lo = 0;
+  let hi = sizes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sizes[mid]! <= start) lo = mid + 1;
+    else hi = mid;
+  }
+  let to = lo;
+  while (to < sizes.length && sizes[to]! <= end) to++;
+  return { start, end, level, sizes: sizes.slice(lo, to) };
+}
+
+/** Entries read at a time. */
+const SLICE = 512;
+const NOT_CANONICAL = 'is not in canonical form';
+
+/** Checks one chunk. `hx` hashes; never throws for anything an entry holds. */
+export async function checkChunk(source: ChunkSource, hx: HexHasher, work: ChunkWork): Promise<ChunkResult> {
+  const { start, end, level } = work;
+  const tiles = new Map<number, Map<number, string>>();
+  for (let l = 8; l <= level; l += 8) tiles.set(l, await source.hashes(l, Math.floor(start / 2 ** l), Math.ceil(end / 2 ** l)));
+  const range = new HexRange(hx, 0);
+  const check = source.units(start, end);
+  const ranges: [number, string[]][] = [];
+  let wanted = 0;
+  let derived = start;
+  let finding: ChunkFinding | undefined;
+  let problem: UnitProblem | undefined;
+  const stop = (at: number, phase: ChunkFinding['phase'], index: number, code: VerifyCode, message: string) => {
+    finding = { index, code, message, at, phase };
+  };
+  // Read in slices: a whole chunk alive at once costs more in garbage collection than the reads.
+  let entries: FastRow[] = [];
+  let r = 0;
+  walk: for (let index = start; index < end; index++) {
+    if (r === entries.length) {
+      entries = await source.entries(index, Math.min(end, index + SLICE));
+      r = 0;
+    }
+    const row = entries[r];
+    if (!row || row[0] !== index) {
+      stop(index, 'entry', index, 'ERR_ENTRY_MISSING', `no entry at index ${index}`);
+      break;
+    }
+    r++;
+    const leafHex = row[2];
+    let [, id, , text] = row;
+    let leaf = typeof text === 'string' ? hx.leafOfText(text) : undefined;
+    if (leaf === undefined || leaf !== leafHex) {
+      // Reads back differently as text (not UTF-8, say), or a wrong leaf hash: decide on the bytes.
+      const exact = await source.exact(index);
+      if (!exact) {
+        stop(index, 'entry', index, 'ERR_ENTRY_MISSING', `no entry at index ${index}`);
+        break;
+      }
+      leaf = hx.leafOfBytes(exact.bytes);
+      if (leaf !== exact.leafHex) {
+        stop(index, 'entry', index, 'ERR_LEAF_HASH_MISMATCH', `entry ${index} does not match its stored leaf hash`);
+        break;
+      }
+      id = exact.id;
+      text = decodeUtf8(exact.bytes);
+    }
+    const parsed = parseEntry(text);
+    if (typeof parsed === 'string') {
+      const canonical = parsed === NOT_CANONICAL;
+      stop(index, 'entry', index, canonical ? 'ERR_ENTRY_NOT_CANONICAL' : 'ERR_ENTRY_MALFORMED', `entry ${index} ${parsed}`);
+      break;
+    }
+    if (parsed.index !== index) {
+      stop(index, 'entry', index, 'ERR_ENTRY_INDEX_MISMATCH', `entry ${index} is the record of index ${String(parsed.index)}`);
+      break;
+    }
+    if (parsed.id !== id) {
+      stop(index, 'entry', index, 'ERR_ENTRY_ID_MISMATCH', `entry ${index} is stored under id ${String(id)} but is ${String(parsed.id)}`);
+      break;
+    }
+    let indexRow: IndexRow;
+    try {
+      indexRow = indexRowOf(parsed);
+    } catch (err) {
+      stop(index, 'entry', index, 'ERR_ENTRY_MALFORMED', `entry ${index} cannot be indexed: ${(err as Error).message}`);
+      break;
+    }
+    derived = index + 1;
+    // The index problem comes before anything the walk meets from here on: stop.
+    problem = check.add(indexRow);
+    if (problem) break;
+    try {
+      range.append(leaf, (l, i, hash) => {
+        if (l % 8 !== 0) return;
+        const node = Math.floor(start / 2 ** l) + i;
+        const first = node * 2 ** l;
+        const stored = tiles.get(l)?.get(node);
+        if (stored === undefined) throw new TileFinding(first, 'ERR_TREE_HASH_MISSING', `no stored hash for the subtree of level ${l} starting at index ${first}`);
+        if (stored !== hash) throw new TileFinding(first, 'ERR_TREE_HASH_MISMATCH', `the stored hash of the subtree of level ${l} starting at index ${first} is wrong`);
+      });
+    } catch (err) {
+      if (!(err instanceof TileFinding)) throw err;
+      stop(index, 'tree', err.first, err.code, err.message);
+      break walk;
+    }
+    if (work.sizes[wanted] === index + 1) ranges.push([work.sizes[wanted++]!, [...range.nodes]]);
+  }
+  const checked = await check.end();
+  problem ??= checked.problem;
+  return {
+    start,
+    end,
+    rows: derived,
+    ...(finding ? { finding } : {}),
+    ...(problem ? { index: problem } : {}),
+    covered: checked.covered,
+    ranges,
+    ...(!finding && !problem && end - start === 2 ** level ? { root: range.nodes[0]! } : {}),
+  };
+}
+
+class TileFinding extends Error {
+  constructor(
+    readonly first: number,
+    readonly code: VerifyCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The text of bytes that are UTF-8, else undefined. */
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The record of an entry's text, or what is wrong with it. Entries are hostile: anything may be stored. */
+function parseEntry(text: unknown): EventRecord | string {
+  if (typeof text !== 'string') return 'is not UTF-8 JSON';
+  let record: EventRecord;
+  try {
+    record = JSON.parse(text) as EventRecord;
+  } catch {
+    return 'is not UTF-8 JSON';
+  }
+  if (!record || typeof record !== 'object' || typeof record.actor !== 'object' || record.actor === null) return 'is not an event record';
+  // What the log writes passes the quick test; anything else gets the exact comparison.
+  if (isPlainlyCanonical(text)) return record;
+  let canonical: string;
+  try {
+    canonical = canonicalize(record);
+  } catch {
+    return 'has no canonical form';
+  }
+  return canonical === text ? record : NOT_CANONICAL;
+}

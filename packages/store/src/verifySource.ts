@@ -1,0 +1,96 @@
+/**
+ * Where verification reads a chunk from (verifyChunk.ts). A SQLite store is
+ * read directly over a connection of verification's own, in any order (the
+ * calling thread and a worker each take chunks); any other driver through
+ * the LogDriver interface, one chunk after another.
+ */
+import Database from 'better-sqlite3';
+import { toHex } from '@stele/log';
+import type { IndexRow, LogDriver } from './driver.js';
+import type { ReaderSource } from './readerSource.js';
+import { integrityProblem, tailProblem, UnitComparer, unitReader, type UnitProblem } from './sqlite/indexChecker.js';
+import type { ChunkSource, FastRow } from './verifyChunk.js';
+
+/** A SQLite store read over a connection of its own (closed by `close`). */
+export function sqliteChunkSource(source: ReaderSource): ChunkSource {
+  // Not read-only when the store is not: SQLite checks FTS5 through a statement that needs it either way.
+  const db = new Database(source.path, { readonly: source.readonly, fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+  // Text and hex, not blobs: a Buffer per value costs more than reading the row (see verifyTree.ts).
+  const entries = db.prepare('SELECT idx, id, lower(hex(leaf_hash)), CAST(data AS TEXT) FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx').raw();
+  const exact = db.prepare('SELECT id, leaf_hash, data FROM entries WHERE idx = ?').raw();
+  const hashes = db.prepare('SELECT idx, lower(hex(hash)) FROM tree_hashes WHERE level = ? AND idx >= ? AND idx < ?').raw();
+  const reader = unitReader(db);
+  return {
+    entries: (start, end) => entries.all(start, end) as FastRow[],
+    exact(index) {
+      const row = exact.get(index) as [unknown, unknown, unknown] | undefined;
+      if (!row) return undefined;
+      return { id: row[0], leafHex: hexOf(row[1]), bytes: bytesOf(row[2]) };
+    },
+    hashes: (level, from, to) => new Map(hashes.all(level, from, to) as [number, string][]),
+    units(start, end) {
+      const comparer = new UnitComparer(reader, start, end);
+      let problem: UnitProblem | undefined;
+      return {
+        add: (row) => (problem = comparer.add(row)),
+        end: () => ({ ...(problem ? { problem } : {}), covered: comparer.covered }),
+      };
+    },
+    tail: (covered, size) => tailProblem(reader, covered, size),
+    integrity: () => integrityProblem(reader),
+    close: () => db.close(),
+  };
+}
+
+/** Stored values as bytes, whatever type a damaged store gives them. */
+function bytesOf(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  return new TextEncoder().encode(value === null || value === undefined ? '' : String(value));
+}
+
+const hexOf = (value: unknown): string => toHex(bytesOf(value));
+
+/** Any driver, through its verification methods; chunks must come in index order. */
+export function driverChunkSource(driver: LogDriver): ChunkSource {
+  // Made first: a store without its index tables fails here, as ever.
+  const checker = driver.indexChecker();
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  const text = (bytes: Uint8Array): string | undefined => {
+    try {
+      return decoder.decode(bytes);
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    async entries(start, end) {
+      return (await driver.scan(start, end)).map((e): FastRow => [e.index, e.id, toHex(e.leafHash), text(e.bytes)]);
+    },
+    async exact(index) {
+      const [e] = await driver.scan(index, index + 1);
+      return e && { id: e.id, leafHex: toHex(e.leafHash), bytes: e.bytes };
+    },
+    async hashes(level, from, to) {
+      return new Map([...(await driver.scanHashes(level, from, to))].map(([i, h]) => [i, toHex(h)]));
+    },
+    units(start) {
+      const rows: IndexRow[] = [];
+      return {
+        add(row) {
+          rows.push(row);
+          return undefined;
+        },
+        async end() {
+          const problem = await checker.check(start, rows);
+          // Fed in order, the checker finds a problem with the rows it has: reported as found with them.
+          return problem ? { problem: { ...problem, needs: start + rows.length }, covered: start } : { covered: start + rows.length };
+        },
+      };
+    },
+    // The driver's finish checks both.
+    tail: (_covered, size) => checker.finish(size),
+    integrity: () => undefined,
+    close: () => undefined,
+  };
+}

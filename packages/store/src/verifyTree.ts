@@ -1,0 +1,97 @@
+/**
+ * RFC 6962 hashing for verification, on hashes written as lower-case hex.
+ * Verification hashes every entry and every node of the tree; with Node's
+ * one-shot `crypto.hash`, a Buffer per digest costs about as much as the
+ * digest of a small input, and a hex string does not: SQLite hands the
+ * stored hashes over as hex, and nodes are hashed from one scratch buffer.
+ */
+import { hash } from 'node:crypto';
+import { toHex, utf8, type Hasher } from '@stele/log';
+import { nodeHasher } from './hash.js';
+
+/** Leaf and node hashes as hex. */
+export interface HexHasher {
+  /** The leaf hash of an entry given as its text (its bytes are the text's UTF-8). */
+  leafOfText(text: string): string;
+  /** The leaf hash of an entry's bytes. */
+  leafOfBytes(bytes: Uint8Array): string;
+  /** The hash of an interior node from its children. */
+  node(left: string, right: string): string;
+}
+
+/** Node's SHA-256, hex in and out. */
+function nodeHexHasher(): HexHasher {
+  const scratch = Buffer.alloc(65);
+  scratch[0] = 0x01;
+  return {
+    leafOfText: (text) => hash('sha256', '\u0000' + text, 'hex'),
+    leafOfBytes: (bytes) => toHex(nodeHasher.hashLeaf(bytes)),
+    node(left, right) {
+      // Children that are not 32 bytes of hex (only a damaged store has them) hash as what they are.
+      if (left.length !== 64 || right.length !== 64) return toHex(nodeHasher.hashChildren(fromHexLoose(left), fromHexLoose(right)));
+      scratch.write(left, 1, 'hex');
+      scratch.write(right, 33, 'hex');
+      return hash('sha256', scratch, 'hex');
+    },
+  };
+}
+
+const fromHexLoose = (hex: string): Uint8Array => new Uint8Array(Buffer.from(hex, 'hex'));
+
+/** The hex form of any hasher (a caller's own, for example). */
+export function hexHasherOf(hasher: Hasher | undefined): HexHasher {
+  if (hasher === undefined || hasher === nodeHasher) return nodeHexHasher();
+  return {
+    leafOfText: (text) => toHex(hasher.hashLeaf(utf8(text))),
+    leafOfBytes: (bytes) => toHex(hasher.hashLeaf(bytes)),
+    node: (left, right) => toHex(hasher.hashChildren(fromHexLoose(left), fromHexLoose(right))),
+  };
+}
+
+/**
+ * The root of the range whose perfect-subtree roots are `nodes`, largest
+ * (leftmost) first, folded right to left; the empty root for none.
+ */
+export function foldHex(hx: HexHasher, emptyRoot: string, nodes: readonly string[]): string {
+  let acc = nodes[nodes.length - 1];
+  if (acc === undefined) return emptyRoot;
+  for (let i = nodes.length - 2; i >= 0; i--) acc = hx.node(nodes[i]!, acc);
+  return acc;
+}
+
+/**
+ * An appender of subtree roots of one width (2^level leaves each, e.g. one
+ * per chunk of entries): keeps the compact range of what it was given and
+ * reports every node it completes, bottom up, with its level and index.
+ */
+export class HexRange {
+  readonly #hx: HexHasher;
+  readonly #level: number;
+  #count = 0;
+  readonly #stack: string[] = [];
+
+  constructor(hx: HexHasher, level: number) {
+    this.#hx = hx;
+    this.#level = level;
+  }
+
+  /** The roots of the range, largest first. */
+  get nodes(): readonly string[] {
+    return this.#stack;
+  }
+
+  /** Appends the next root; `visit` may throw to stop (the range is then unusable). */
+  append(root: string, visit: (level: number, index: number, hash: string) => void): void {
+    let index = this.#count;
+    let level = this.#level;
+    let hash = root;
+    while (index % 2 === 1) {
+      hash = this.#hx.node(this.#stack.pop()!, hash);
+      index = (index - 1) / 2;
+      level++;
+      visit(level, index, hash);
+    }
+    this.#stack.push(hash);
+    this.#count++;
+  }
+}
