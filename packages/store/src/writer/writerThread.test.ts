@@ -124,34 +124,38 @@ describe('the writer thread', () => {
   });
 });
 
+const batch = (from: number, to: number, parent: string | null): Batch => ({
+  entries: Array.from({ length: to - from }, (_, k) => ({
+    index: from + k,
+    id: `p-${from + k}`,
+    leafHash: new Uint8Array(32).fill(from + k),
+    bytes: new TextEncoder().encode(JSON.stringify(event(from + k))),
+    row: {
+      time: 0, received: 0, source: 'emacs', action: 'file.save', actorId: null, actorEmail: 'a@example.com',
+      targetType: 'file', targetId: `/f${from + k}`, targetName: null, outcome: 'unknown', text: 'file save',
+    },
+  })),
+  hashes: [],
+  checkpoint: { size: to, created: 1000 + to, note: `note ${to}\n` },
+  historic: true,
+  parent,
+});
+
 describe('a batch sequenced on a checkpoint that is no longer the latest', () => {
-  test('is refused with ERR_SIZE_CONFLICT and writes nothing, though its first index is the stored size', async () => {
-    const driver = openSqliteDriver({ path: join(dir, 'stele.db') });
-    try {
-      const batch = (from: number, to: number, parent: string | null): Batch => ({
-        entries: Array.from({ length: to - from }, (_, k) => ({
-          index: from + k,
-          id: `p-${from + k}`,
-          leafHash: new Uint8Array(32).fill(from + k),
-          bytes: new TextEncoder().encode(JSON.stringify(event(from + k))),
-          row: {
-            time: 0, received: 0, source: 'emacs', action: 'file.save', actorId: null, actorEmail: 'a@example.com',
-            targetType: 'file', targetId: `/f${from + k}`, targetName: null, outcome: 'unknown', text: 'file save',
-          },
-        })),
-        hashes: [],
-        checkpoint: { size: to, created: 1000 + to, note: `note ${to}\n` },
-        historic: true,
-        parent,
-      });
-      await driver.commit(batch(0, 2, null));
-      await expect(driver.commit(batch(2, 3, 'note 1\n'))).rejects.toMatchObject({ code: 'ERR_SIZE_CONFLICT' });
-      await expect(driver.commit(batch(2, 3, null))).rejects.toMatchObject({ code: 'ERR_SIZE_CONFLICT' });
-      expect((await driver.head()).size).toBe(2);
-      await driver.commit(batch(2, 3, 'note 2\n'));
-      expect((await driver.head()).size).toBe(3);
-    } finally {
-      await driver.close();
-    }
-  });
+  for (const thread of [false, true]) {
+    test(`is refused with ERR_SIZE_CONFLICT though its first index is the stored size (${thread ? 'on the writer thread' : 'in process'})`, async () => {
+      const plain = openSqliteDriver({ path: join(dir, 'stele.db') });
+      const driver = thread ? withWriterThread(plain) : plain;
+      try {
+        await driver.commit(batch(0, 2, null));
+        await expect(driver.commit(batch(2, 3, 'note 1\n'))).rejects.toMatchObject({ name: 'StoreError', code: 'ERR_SIZE_CONFLICT' });
+        await expect(driver.commit(batch(2, 3, null))).rejects.toMatchObject({ code: 'ERR_SIZE_CONFLICT' });
+        expect((await driver.head()).size).toBe(2);
+        await driver.commit(batch(2, 3, 'note 2\n'));
+        expect((await driver.head()).size).toBe(3);
+      } finally {
+        await driver.close();
+      }
+    });
+  }
 });
