@@ -594,6 +594,20 @@ export function sameEvent(input: EventInput, stored: EventRecord): boolean {
   return canonicalize(toRecord(input, stored)) === canonicalize(stored);
 }
 
+/** Random bytes drawn 4 KiB at a time: one getRandomValues call per id cost more than the rest of an append's sequencing. */
+const randomPool = new Uint8Array(4096);
+let randomAt = randomPool.length;
+
+/** 16 fresh random bytes (a copy: ids never share them). */
+function randomId(): Uint8Array {
+  if (randomAt + 16 > randomPool.length) {
+    globalThis.crypto.getRandomValues(randomPool);
+    randomAt = 0;
+  }
+  randomAt += 16;
+  return randomPool.slice(randomAt - 16, randomAt);
+}
+
 /**
  * A new UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then 74 random bits from
  * `crypto.getRandomValues`. Ids made in the same millisecond are unordered.
@@ -604,7 +618,7 @@ export function sameEvent(input: EventInput, stored: EventRecord): boolean {
  */
 export function newEventId(nowMs: number = Date.now()): string {
   if (!Number.isInteger(nowMs) || nowMs < 0 || nowMs > 0xffff_ffff_ffff) throw new RangeError('nowMs is an integer in 0..2^48 - 1');
-  const b = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  const b = randomId();
   for (let i = 5, t = nowMs; i >= 0; i--, t = Math.floor(t / 256)) b[i] = t % 256;
   b[6] = 0x70 | (b[6]! & 0x0f); // version 7
   b[8] = 0x80 | (b[8]! & 0x3f); // variant 10
