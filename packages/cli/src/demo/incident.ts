@@ -26,7 +26,7 @@ export function incidentEvents(now: number): Record<string, unknown>[] {
   });
   events.push({
     id: 'demo-sudo-1', time: at(70), source: 'emacs', action: 'file.save', actor: bob, host: 'web-1', outcome: 'success', reason: 'INC-42: raise the cache timeout while checkout is failing',
-    target: { type: 'file', id: '/etc/platform/cache.conf', name: 'cache.conf' }, details: { tramp: '/sudo:root@web-1:', privileged: 'sudo' },
+    target: { type: 'file', id: '/etc/platform/cache.conf', name: 'cache.conf' }, details: { tramp: '/sudo:root@web-1:', privileged: true, privilege: 'sudo' },
   });
   events.push({
     id: 'demo-package-1', time: at(75), source: 'emacs', action: 'package.install', actor: bob, host: 'bob-laptop', outcome: 'success',
