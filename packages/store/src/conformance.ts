@@ -25,8 +25,14 @@ function row(i: number, extra: Partial<IndexRow> = {}): IndexRow {
   };
 }
 
+/**
+ * The stored bytes of entry i: JSON holding every value of its row, as a
+ * record does (a driver may narrow candidates down by the bytes too).
+ */
+const data = (i: number): string => JSON.stringify({ i, ...row(i) });
+
 function entry(i: number): StoredEntry & { row: IndexRow } {
-  return { index: i, id: `id-${i}`, leafHash: hash(i), bytes: bytes(`{"i":${i}}`), row: row(i) };
+  return { index: i, id: `id-${i}`, leafHash: hash(i), bytes: bytes(data(i)), row: row(i) };
 }
 
 function batch(from: number, to: number, historic = true, created = 10_000 + to): Batch {
@@ -69,7 +75,7 @@ export const conformanceCases: ConformanceCase[] = [
       assert.equal(head.lastHistoric?.size, 300);
       const entries = await driver.readEntries(10, 13);
       assert.deepEqual(entries.map((e) => e.index), [10, 11, 12]);
-      assert.deepEqual([...entries[1]!.bytes], [...bytes('{"i":11}')]);
+      assert.deepEqual([...entries[1]!.bytes], [...bytes(data(11))]);
       assert.deepEqual([...entries[2]!.leafHash], [...hash(12)]);
       assert.deepEqual((await driver.readHashes(0, 254, 256)).map((h) => h[0]), [254, 255]);
       assert.deepEqual((await driver.readHashes(8, 0, 1)).map((h) => h[0]), [200]);
