@@ -1,4 +1,4 @@
-import { LogError, openNote, parseCheckpoint, toBase64, toHex, type Hasher, type NoteVerifier } from '@stele/log';
+import { LogError, openNote, parseCheckpoint, parseNote, toBase64, toHex, type Hasher, type NoteVerifier } from '@stele/log';
 import type { LogDriver, StoredCheckpoint } from './driver.js';
 import { nodeHasher } from './hash.js';
 import { readerSourceOf } from './readerSource.js';
@@ -112,20 +112,31 @@ async function walk(options: VerifyOptions, onProgress: VerifyOptions['onProgres
   const size = Math.max(head.size, ...stored.map((c) => c.size));
   if (size > 0 && !head.latest) throw new Finding(size - 1, 'ERR_CHECKPOINT_MISSING', `${size} entries but no latest checkpoint`);
   const level = Math.max(6, Math.floor(Math.log2(Math.max(64, options.chunk ?? 4096))));
-  const claims = await readClaims(options, stored, size);
-  // The compact ranges the joins need inside chunks: at every signed size, and at the end for the root.
-  const sizes = [...new Set([...claims.claims.map((c) => c.size), size])].sort((a, b) => a - b);
+  // The compact ranges the joins need inside chunks: at every size a checkpoint may sign (read
+  // before any signature is checked: only to ask for a range), and at the end for the root.
+  const sizes = [...new Set([...stored.map((c) => c.size), ...sizeOf(options.against), size])].sort((a, b) => a - b);
 
   const reader = readerSourceOf(driver);
   const source = reader ? sqliteChunkSource(reader) : driverChunkSource(driver);
-  // Started before the walk, so that it is ready when the walk begins; only with Node's hashing (a worker cannot be handed a function).
+  // Started first, so that it is ready when the walk begins; only with Node's hashing (a worker cannot be handed a function).
   const ownHasher = options.hasher === undefined || options.hasher === nodeHasher;
   const pool = parallel && reader && ownHasher && size >= workerSettings.minEntries ? startPool({ source: reader, size, level, sizes }) : undefined;
   try {
+    const claims = await readClaims(options, stored, size);
     return await join(options, onProgress, source, pool, size, level, sizes, claims);
   } finally {
     await pool?.close();
     source.close();
+  }
+}
+
+/** The size a checkpoint note names, unverified (none when it does not parse). */
+function sizeOf(note: string | undefined): number[] {
+  if (note === undefined) return [];
+  try {
+    return [parseCheckpoint(parseNote(note).text).size];
+  } catch {
+    return [];
   }
 }
 

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { IndexChecker, IndexProblem, IndexRow } from '../driver.js';
 import { seekIndexProblem } from './ftsSeek.js';
-import { UNIT, segmentOf } from './unitIndex.js';
+import { UNIT, segmentEnd } from './unitIndex.js';
 
 /** A unit row as stored; hostile, so its columns may hold anything. */
 type StoredUnit = [first: unknown, last: unknown, minTime: unknown, maxTime: unknown];
@@ -162,9 +162,8 @@ export class UnitComparer {
     // Segment by segment, in place: each must be followed by a newline, the last by the end.
     let at = 0;
     for (let i = 0; i < rows.length; i++) {
-      const segment = segmentOf(rows[i]!);
-      const end = at + segment.length;
-      if (!doc.startsWith(segment, at) || (end !== doc.length && doc.charCodeAt(end) !== 0x0a) || (end === doc.length) !== (i === rows.length - 1)) {
+      const end = segmentEnd(doc, at, rows[i]!);
+      if (end < 0 || (end === doc.length) !== (i === rows.length - 1) || (end < doc.length && doc.charCodeAt(end) !== 0x0a)) {
         return problem(first + i, needs, `the full-text index disagrees with entry ${first + i}`);
       }
       at = end + 1;

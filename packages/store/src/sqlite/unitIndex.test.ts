@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import type { IndexRow, QueryFilter } from '../driver.js';
 import { matchesTerms, queryTerms, tokenize } from '../text.js';
 import { INDEX_SCHEMA } from './schema.js';
-import { UNIT, segmentOf, unitMatch, unitsOf } from './unitIndex.js';
+import { UNIT, segmentEnd, segmentOf, unitMatch, unitsOf } from './unitIndex.js';
 
 // The real FTS5 table of the driver, in memory.
 const db = new Database(':memory:');
@@ -74,6 +74,15 @@ describe('the unit documents', () => {
         expect(units.map((u) => [u.first, u.last])).toEqual(
           rows.length <= UNIT - 5 ? [[5, 4 + rows.length]] : [[5, UNIT - 1], [UNIT, 4 + rows.length]],
         );
+        // Verification's check in place agrees with the segments, and not with another entry's.
+        const doc = segments.join('\n');
+        let at = 0;
+        for (const [i, r] of rows.entries()) {
+          expect(segmentEnd(doc, at, r)).toBe(at + segments[i]!.length);
+          const other = rows[(i + 1) % rows.length]!;
+          if (segmentOf(other) !== segments[i] && !doc.startsWith(segmentOf(other), at)) expect(segmentEnd(doc, at, other)).toBe(-1);
+          at += segments[i]!.length + 1;
+        }
       }),
     );
   });

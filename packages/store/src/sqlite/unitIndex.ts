@@ -68,16 +68,40 @@ function holdsWords(text: string, value: string): boolean {
  */
 export function segmentOf(row: IndexRow): string {
   const text = part(row.text);
-  const fields = [row.action, row.actorId, row.actorEmail, row.targetId, row.targetName];
-  if (PRINTABLE.test(text)) {
-    let head = `${part(row.source)} ${part(row.outcome)}`;
-    for (const field of fields) {
-      const value = part(field);
-      if (value !== '' && !holdsWords(text, value)) head += ' ' + value;
-    }
-    if (PRINTABLE.test(head)) return `${head} ${text}`;
+  const head = printableHead(row, text);
+  return head === undefined ? tokenSegment(row, text) : `${head} ${text}`;
+}
+
+/**
+ * Where the segment of `row` ends when `doc` holds it from `at` on, else -1:
+ * what verification asks of every entry, answered without building it.
+ */
+export function segmentEnd(doc: string, at: number, row: IndexRow): number {
+  const text = part(row.text);
+  const head = printableHead(row, text);
+  if (head === undefined) {
+    const segment = tokenSegment(row, text);
+    return doc.startsWith(segment, at) ? at + segment.length : -1;
   }
-  return tokenize(`${part(row.source)} ${part(row.outcome)} ${fields.map(part).join(' ')} ${text}`).join(' ');
+  const from = at + head.length + 1;
+  return doc.startsWith(head, at) && doc.charCodeAt(from - 1) === 0x20 && doc.startsWith(text, from) ? from + text.length : -1;
+}
+
+/** The segment's words before the free text, when both are printable ASCII. */
+function printableHead(row: IndexRow, text: string): string | undefined {
+  if (!PRINTABLE.test(text)) return undefined;
+  let head = `${part(row.source)} ${part(row.outcome)}`;
+  for (const field of [row.action, row.actorId, row.actorEmail, row.targetId, row.targetName]) {
+    const value = part(field);
+    if (value !== '' && !holdsWords(text, value)) head += ' ' + value;
+  }
+  return PRINTABLE.test(head) ? head : undefined;
+}
+
+/** The segment as text.ts's tokens of every indexed field and the free text. */
+function tokenSegment(row: IndexRow, text: string): string {
+  const fields = [row.source, row.outcome, row.action, row.actorId, row.actorEmail, row.targetId, row.targetName].map(part).join(' ');
+  return tokenize(`${fields} ${text}`).join(' ');
 }
 
 /** The units of consecutive entries starting at `first` (one commit). */
