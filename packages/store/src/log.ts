@@ -133,6 +133,25 @@ interface InFlight {
   done: Promise<void>;
 }
 
+/**
+ * An entry of a batch being sequenced. Its index row is derived only when the
+ * driver asks for it: the writer thread derives rows from the bytes on its
+ * own core, and the service's thread should not pay for them as well.
+ */
+class SequencedEntry implements StoredEntry {
+  constructor(
+    readonly index: number,
+    readonly id: string,
+    readonly leafHash: Uint8Array,
+    readonly bytes: Uint8Array,
+    private readonly record: EventRecord,
+  ) {}
+
+  get row(): IndexRow {
+    return indexRowOf(this.record);
+  }
+}
+
 /** Batches sequenced ahead of the durable state: one being written, one being prepared. */
 const MAX_IN_FLIGHT = 2;
 
@@ -356,7 +375,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
           if (bytes.length > MAX_ENTRY_SIZE) {
             throw new StoreError('ERR_ENTRY_TOO_LARGE', `event ${id} is ${bytes.length} bytes as stored; the limit is ${MAX_ENTRY_SIZE}`);
           }
-          mine.push({ index, id, leafHash: hasher.hashLeaf(bytes), bytes, row: indexRowOf(record) });
+          mine.push(new SequencedEntry(index, id, hasher.hashLeaf(bytes), bytes, record));
           mineSeen.set(id, { index, record });
           out.push({ id, index, duplicate: false });
         }
