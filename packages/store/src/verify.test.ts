@@ -3,8 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createSigner, createVerifier, generateSignerKey } from '@stele/log';
 import { initStore, openForAudit, openStore } from './dataDir.js';
 import { nodeHasher } from './hash.js';
+import { openLog } from './log.js';
+import { openSqliteDriver } from './sqlite/driver.js';
 import { verifyLog, type VerifyResult } from './verify.js';
 import { startPool, workerSettings } from './verifyParallel.js';
 
@@ -132,6 +135,38 @@ function expectResult(result: unknown, expected: Expected): void {
   else expect(result, JSON.stringify(result)).toMatchObject(expected);
 }
 
+test("verification's root is the log's, whatever the chunks", async () => {
+  const store = await openStore(pristine, { mode: 'read' });
+  const root = Buffer.from(await store.log.root(SIZE)).toString('base64');
+  await store.log.close();
+  for (const chunk of [undefined, 64, 100, 1024]) expect(await verify(pristine, chunk)).toEqual({ ok: true, size: SIZE, root });
+});
+
+test('a log that grows while it is verified verifies at the size it had', async () => {
+  const dir = tampered(() => undefined);
+  const store = await openForAudit(dir);
+  const db = new Database(join(dir, 'stele.db'));
+  let grown = false;
+  try {
+    const result = await verifyLog({
+      driver: store.driver, verifier: store.verifier, origin: store.origin, chunk: 256,
+      // Another writer's commit, as the collector would make it: an entry and its unit.
+      onProgress: () => {
+        if (grown) return;
+        grown = true;
+        db.prepare('INSERT INTO entries (idx, id, leaf_hash, data) SELECT idx + 1, id || \'+\', leaf_hash, data FROM entries WHERE idx = ?').run(SIZE - 1);
+        db.prepare('INSERT INTO units (first, last, min_time, max_time) VALUES (?, ?, 0, 0)').run(SIZE, SIZE);
+        db.prepare("INSERT INTO unit_text (rowid, doc) VALUES (?, 'grown')").run(SIZE);
+      },
+    });
+    expect(grown).toBe(true);
+    expect(result).toMatchObject({ ok: true, size: SIZE });
+  } finally {
+    db.close();
+    await store.driver.close();
+  }
+});
+
 describe('verifyLog on one thread', () => {
   test.each(cases)('%s', async (_name, edit, expected, small) => {
     const dir = tampered(edit);
@@ -217,5 +252,21 @@ describe('the seek index of the full-text index', () => {
 
   test('the log with documents of many pages verifies', async () => {
     expect(await verify(big)).toMatchObject({ ok: true, size: 3000 });
+  });
+});
+
+describe('a store verification cannot open a second connection to', () => {
+  test('is verified through the driver interface, one chunk after another', async () => {
+    const { signerKey, verifierKey } = await generateSignerKey('example.com/memory');
+    const driver = openSqliteDriver({ path: ':memory:' });
+    await driver.putMeta('origin', 'example.com/memory');
+    const log = await openLog({ driver, signer: await createSigner(signerKey), historyInterval: 0 });
+    for (let i = 0; i < 300; i += 100) await log.append(Array.from({ length: 100 }, (_, j) => event(i + j)));
+    const verifier = await createVerifier(verifierKey);
+    const results = [await verifyLog({ driver, verifier, origin: 'example.com/memory' }), await verifyLog({ driver, verifier, origin: 'example.com/memory', chunk: 64 })];
+    expect(results).toEqual([results[0], results[0]]);
+    expect(results[0]).toMatchObject({ ok: true, size: 300 });
+    expect(results[0]).toMatchObject({ root: Buffer.from(await log.root(300)).toString('base64') });
+    await log.close();
   });
 });

@@ -37,7 +37,8 @@ export function sqliteChunkSource(source: ReaderSource): ChunkSource {
         end: () => ({ ...(problem ? { problem } : {}), covered: comparer.covered }),
       };
     },
-    tail: (covered, size) => tailProblem(reader, covered, size),
+    // The walk read its size first: entries past it were appended since, with their units.
+    tail: (covered, size) => tailProblem(reader, covered, size, true),
     integrity: () => integrityProblem(reader),
     close: () => db.close(),
   };

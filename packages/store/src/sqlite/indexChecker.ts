@@ -24,6 +24,8 @@ export interface UnitReader {
   docs(from: number, to: number): StoredDoc[];
   /** Units and documents starting at or after `from`: nothing of a log of `from` entries. */
   beyond(from: number): { unit?: number; doc?: number };
+  /** The entries stored now (a log may grow while it is verified). */
+  stored(): number;
   /** FTS5's own check of its inverted index against its documents, and of its seek index (ftsSeek.ts); a message when damaged. */
   integrity(): string | undefined;
 }
@@ -40,7 +42,9 @@ export function unitReader(db: Database.Database): UnitReader {
   const firstUnit = db.prepare('SELECT min(first) FROM units WHERE first >= ?').pluck();
   const firstDoc = db.prepare('SELECT min(id) FROM unit_text_content WHERE id >= ?').pluck();
   const integrity = db.prepare('PRAGMA integrity_check(unit_text)').pluck();
+  const maxIdx = db.prepare('SELECT max(idx) FROM entries').pluck();
   return {
+    stored: () => ((maxIdx.get() as number | null) ?? -1) + 1,
     units: (from, to) => units.all(from, to) as StoredUnit[],
     docs: (from, to) => docs.all(from, to) as StoredDoc[],
     beyond(from) {
@@ -172,9 +176,13 @@ export class UnitComparer {
   }
 }
 
-/** Whatever the index holds beyond a log of `size` entries, whose units were checked up to `covered`. */
-export function tailProblem(reader: UnitReader, covered: number, size: number): IndexProblem | undefined {
-  const beyond = reader.beyond(size);
+/**
+ * Whatever the index holds beyond a log of `size` entries, whose units were
+ * checked up to `covered`. With `growing`, units of entries appended since
+ * the walk began (a collector writing meanwhile) are no problem.
+ */
+export function tailProblem(reader: UnitReader, covered: number, size: number, growing = false): IndexProblem | undefined {
+  const beyond = reader.beyond(growing ? Math.max(size, reader.stored()) : size);
   if (covered < size || beyond.unit !== undefined || beyond.doc !== undefined) return { index: size, message: 'the query index covers entries beyond the log' };
   return undefined;
 }
