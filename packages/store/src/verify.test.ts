@@ -28,6 +28,7 @@ function event(i: number): Record<string, unknown> {
     outcome: ['success', 'failure'][i % 2],
     ...(i % 6 === 0 ? { reason: `OPS-${i}: Straße ✓` } : {}),
     ...(i % 3 === 0 ? { details: { '10': 'ten', '9': ['nine', { ü: 1 }], mode: 'elisp', size: i } } : {}),
+    ...(i % 50 === 7 ? { reason: 'a \ufffd read from bytes that were not UTF-8' } : {}),
   };
 }
 
@@ -98,6 +99,13 @@ const cases: [string, (db: Database.Database) => void, Expected, Expected?][] = 
     db.prepare('UPDATE entries SET data = ?, leaf_hash = ? WHERE idx = ?').run(data, Buffer.from(nodeHasher.hashLeaf(data)), 660);
   }, { index: 660, code: 'ERR_ENTRY_MALFORMED' }],
   ['entry 661 with a byte order mark (its leaf hash rewritten)', (db) => rewrite(db, 661, (t) => `\ufeff${t}`), { index: 661, code: 'ERR_ENTRY_MALFORMED' }],
+  ['entry 757 with its U+FFFD (bytes EF BF BD) replaced by a byte that is not UTF-8 (FF), which reads as the same text', (db) => {
+    const data = db.prepare('SELECT data FROM entries WHERE idx = 757').pluck().get() as Buffer;
+    const at = data.indexOf(Buffer.from([0xef, 0xbf, 0xbd]));
+    expect(at).toBeGreaterThan(0);
+    db.prepare('UPDATE entries SET data = ? WHERE idx = 757').run(Buffer.concat([data.subarray(0, at), Buffer.from([0xff]), data.subarray(at + 3)]));
+    expect(text(db, 757)).toBe(data.toString('utf8'));
+  }, { index: 757, code: 'ERR_LEAF_HASH_MISMATCH' }],
   ['entry 900 deleted', (db) => db.prepare('DELETE FROM entries WHERE idx = 900').run(), { index: 900, code: 'ERR_ENTRY_MISSING' }],
   ['a word of a unit document changed', (db) => {
     const doc = db.prepare('SELECT doc FROM unit_text WHERE rowid = 576').pluck().get() as string;

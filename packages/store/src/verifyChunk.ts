@@ -74,8 +74,6 @@ export interface ChunkFinding {
 export interface ChunkResult {
   start: number;
   end: number;
-  /** Rows were derived for entries [start, rows). */
-  rows: number;
   finding?: ChunkFinding;
   /** The first problem of the query index among the units whose entries all had rows. */
   index?: UnitProblem;
@@ -117,7 +115,6 @@ export async function checkChunk(source: ChunkSource, hx: HexHasher, work: Chunk
   const check = source.units(start, end);
   const ranges: [number, string[]][] = [];
   let wanted = 0;
-  let derived = start;
   let finding: ChunkFinding | undefined;
   let problem: UnitProblem | undefined;
   const stop = (at: number, phase: ChunkFinding['phase'], index: number, code: VerifyCode, message: string) => {
@@ -139,9 +136,10 @@ export async function checkChunk(source: ChunkSource, hx: HexHasher, work: Chunk
     r++;
     const leafHex = row[2];
     let [, id, , text] = row;
-    let leaf = typeof text === 'string' ? hx.leafOfText(text) : undefined;
+    // Text holds the entry's bytes exactly when it has no U+FFFD (what bytes that are not UTF-8 read as).
+    let leaf = typeof text === 'string' && !text.includes('\ufffd') ? hx.leafOfText(text) : undefined;
     if (leaf === undefined || leaf !== leafHex) {
-      // Reads back differently as text (not UTF-8, say), or a wrong leaf hash: decide on the bytes.
+      // Reads back otherwise as text, or a wrong leaf hash: decide on the bytes.
       const exact = await source.exact(index);
       if (!exact) {
         stop(index, 'entry', index, 'ERR_ENTRY_MISSING', `no entry at index ${index}`);
@@ -176,7 +174,6 @@ export async function checkChunk(source: ChunkSource, hx: HexHasher, work: Chunk
       stop(index, 'entry', index, 'ERR_ENTRY_MALFORMED', `entry ${index} cannot be indexed: ${(err as Error).message}`);
       break;
     }
-    derived = index + 1;
     // The index problem comes before anything the walk meets from here on: stop.
     problem = check.add(indexRow);
     if (problem) break;
@@ -201,7 +198,6 @@ export async function checkChunk(source: ChunkSource, hx: HexHasher, work: Chunk
   return {
     start,
     end,
-    rows: derived,
     ...(finding ? { finding } : {}),
     ...(problem ? { index: problem } : {}),
     covered: checked.covered,
