@@ -376,7 +376,8 @@ export async function openLog(options: LogOptions): Promise<Log> {
             throw new StoreError('ERR_ENTRY_TOO_LARGE', `event ${id} is ${bytes.length} bytes as stored; the limit is ${MAX_ENTRY_SIZE}`);
           }
           mine.push(new SequencedEntry(index, id, hasher.hashLeaf(bytes), bytes, record));
-          mineSeen.set(id, { index, record });
+          // Only a client's id can come again; one the store just made up cannot.
+          if (input.id !== undefined) mineSeen.set(id, { index, record });
           out.push({ id, index, duplicate: false });
         }
       } catch (err) {
