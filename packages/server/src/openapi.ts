@@ -139,7 +139,8 @@ export function openApiDocument(): object {
       },
       '/v1/auth/config': { get: { summary: 'What a client needs to log in: issuers, client ids, scopes, endpoints', security: [], responses: { 200: { description: '{"issuers":[...]}' } } } },
       '/v1/auth/whoami': { get: { summary: 'The caller: an API token, or a person or service an OIDC token proved, with its roles', responses: { 200: { description: 'the caller' }, ...errors(401) } } },
-      '/v1/devices': { get: { summary: 'Enrolled devices: user, last seen, last sequence, gaps', responses: { 200: { description: '{"devices":[...]}' }, ...errors(401, 403) } } },
+      '/v1/devices': { get: { summary: 'Enrolled devices: user, last seen, last sequence, gaps, and whether an admin retired them (scope read)', responses: { 200: { description: '{"devices":[...]}' }, ...errors(401, 403) } } },
+      ...devicePaths(),
       '/v1/log': { get: { summary: 'Origin, verifier key, size and latest checkpoint', responses: { 200: { description: 'the log' } } } },
       '/log/checkpoint': { get: { summary: 'C2SP tlog-checkpoint (signed note)', responses: { 200: { description: 'text/plain' } } } },
       '/log/tile/{level}/{index}': { get: { summary: 'C2SP tlog-tiles hash tile; partial tiles at .../{index}.p/{width}', responses: { 200: { description: 'application/octet-stream' }, ...errors(404) } } },
@@ -147,6 +148,34 @@ export function openApiDocument(): object {
       '/healthz': { get: { summary: 'Liveness', security: [], responses: { 200: { description: 'ok' } } } },
       '/readyz': { get: { summary: 'Readiness: 503 while shutting down or overloaded', security: [], responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { 200: { description: 'text/plain' } } } },
+    },
+  };
+}
+
+/** The admins' device actions (docs/API.md, "Devices"). */
+function devicePaths(): Record<string, object> {
+  const id = { name: 'id', in: 'path', required: true, description: 'the device id (URL-encoded)', schema: { type: 'string' } };
+  const answer = { 200: { description: '{"device","index"}: the device as the table has it after the action, and the index of its event' } };
+  const reason = { type: 'string', minLength: 1, maxLength: 1024, description: 'why: recorded as the event\'s reason' };
+  const action = (summary: string, body: object) => ({
+    summary,
+    parameters: [id],
+    requestBody: { required: true, ...json(body) },
+    responses: { ...answer, ...errors(400, 401, 403, 404), 409: { description: 'the action does not apply to the device as it stands (ERR_DEVICE_STATE)', ...json(error) } },
+  });
+  return {
+    '/v1/admin/devices/{id}/retire': {
+      post: action('Retire a device (scope admin): no longer expected to report, not flagged silent; if it reports again, a stele.retired-report event is recorded. A device.retire event is appended first', { type: 'object', required: ['reason'], properties: { reason } }),
+    },
+    '/v1/admin/devices/{id}/reinstate': {
+      post: action('Reinstate a retired device (scope admin): expected to report again. A device.reinstate event is appended first', { type: 'object', required: ['reason'], properties: { reason } }),
+    },
+    '/v1/admin/devices/{id}/note': {
+      put: action('Set the note on a device, such as its owner or asset tag (scope admin); an empty note clears it. A device.note event is appended first', {
+        type: 'object',
+        required: ['note'],
+        properties: { note: { type: 'string', maxLength: 256, description: 'one line' }, reason: { ...reason, minLength: 0, description: 'optional' } },
+      }),
     },
   };
 }

@@ -4,10 +4,11 @@ import { submitterOf } from './identity.js';
 
 /**
  * Keys of an event's `details` that the collector sets and clients may not:
- * `claimedActor` (the actor a client sent, when Stele wrote another) and
- * `groupsOverage` (the IdP left the person's groups out).
+ * `claimedActor` (the actor a client sent, when Stele wrote another),
+ * `groupsOverage` (the IdP left the person's groups out) and `authorizedAs`
+ * (an admin route's own event, such as `device.retire`: devices/action.ts).
  */
-export const BOUND_DETAILS = ['claimedActor', 'groupsOverage'] as const;
+export const BOUND_DETAILS = ['claimedActor', 'groupsOverage', 'authorizedAs'] as const;
 
 /** The record's `submitter` for a principal. */
 export function submitterFor(principal: Principal | undefined): Submitter {

@@ -5,6 +5,36 @@ import type { Device } from '@stele/log';
  * the next event of a device against what the collector saw of it before.
  */
 
+/** Who did something to a device: an admin action's actor (a person's verified identity, or `token:<name>`). */
+export interface DevicePerson {
+  id?: string;
+  email?: string;
+  name?: string;
+  idp?: string;
+  verified: boolean;
+}
+
+/** A device an admin retired (docs/API.md, "Devices"): it is no longer expected to report. */
+export interface Retirement {
+  /** `received` of the `device.retire` event, its actor, its reason, its log index. */
+  at: string;
+  by: DevicePerson;
+  reason: string;
+  index: number;
+  /** Events the device sent after it was retired: each one is unexpected. */
+  reports: number;
+  /** The first of them (a `stele.retired-report` event names it). */
+  firstReport?: { index: number; seq: number; received: string };
+}
+
+/** An admin's note on a device (owner, asset tag, what it is). */
+export interface DeviceNote {
+  text: string;
+  at: string;
+  by: DevicePerson;
+  index: number;
+}
+
 /** What the collector knows of one device. */
 export interface DeviceState {
   id: string;
@@ -25,6 +55,10 @@ export interface DeviceState {
   gaps: number;
   /** Events that arrived with a sequence number at or below one already seen (retries with a new id, late delivery). */
   late: number;
+  /** Set while the device is retired (`device.retire`, until a `device.reinstate`). */
+  retired?: Retirement;
+  /** The latest `device.note`, unless it cleared the note. */
+  note?: DeviceNote;
 }
 
 /** A hole in a device's stream. */
@@ -75,6 +109,9 @@ export function checkNext(state: DeviceState | undefined, event: DeviceEvent): S
     events: (base?.events ?? 0) + 1,
     gaps: base?.gaps ?? 0,
     late: base?.late ?? 0,
+    // What admins said of the device stays whatever it sends.
+    ...(base?.retired && { retired: base.retired }),
+    ...(base?.note && { note: base.note }),
   });
   if (!state) {
     const next = advance(undefined);

@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import type { EventRecord } from '@stele/log';
 import { parseRecord, StoreError, type CommitEvent, type Log, type LogEntry, type StoredEntry } from '@stele/store';
 import { collectorActor } from '../audit.js';
-import { checkNext, checkOrder, type DeviceEvent, type DeviceState, type Gap } from './chain.js';
+import { actionOf, applyAction, reportRetired, retiredReportEvent, type DeviceAction } from './action.js';
+import { checkNext, checkOrder, type DeviceEvent, type DeviceState, type Gap, type Retirement } from './chain.js';
 import type { DeviceStore } from './deviceStore.js';
+import { memberOf } from './members.js';
 import { Sighting } from './sighting.js';
 
 export { chainHash } from './sighting.js';
@@ -16,10 +18,17 @@ export interface DeviceTrackerOptions {
   onError?: (err: unknown) => void;
 }
 
-/** Follows the log's device events, keeps the device table, and records `stele.gap` events. */
+/**
+ * Follows the log's device events and admins' device actions, keeps the
+ * device table, and records `stele.gap` and `stele.retired-report` events.
+ */
 export interface DeviceTracker {
   /** Every enrolled device. */
   list(): DeviceState[];
+  /** One device, as the table has it now. */
+  get(id: string): DeviceState | undefined;
+  /** Resolves once the table reflects the log up to and including entry `index` (an entry already appended). */
+  through(index: number): Promise<void>;
   /** Resolves once every commit so far was checked and every gap it found is in the log. */
   idle(): Promise<void>;
   /** Stops following the log (after {@link idle}) and closes the table. */
@@ -50,12 +59,19 @@ export function gapEvent(gap: Gap, offending: EventRecord): Record<string, unkno
 const isGapRecord = (r: EventRecord) => r.source === 'stele' && r.action === 'stele.gap' && typeof r.details?.device === 'string';
 
 // Stored bytes are canonical JSON, keys sorted, so `action` comes first: only a record
-// starting so is parsed to count gaps.
+// starting so is parsed, to count a gap or to take an admin's device action.
 const GAP_START = Buffer.from('{"action":"stele.gap",');
-const mayBeGap = (bytes: Uint8Array) => {
-  if (bytes.length <= GAP_START.length) return false;
-  for (let i = GAP_START.length - 1; i >= 0; i--) if (bytes[i] !== GAP_START[i]) return false;
+const ACTION_START = Buffer.from('{"action":"device.');
+const STELE = Buffer.from('"stele"');
+const startsWith = (bytes: Uint8Array, start: Uint8Array) => {
+  if (bytes.length <= start.length) return false;
+  for (let i = start.length - 1; i >= 0; i--) if (bytes[i] !== start[i]) return false;
   return true;
+};
+/** True when the bytes' `source` is `stele` (other sources' `device.*` actions are not parsed). */
+const fromStele = (bytes: Uint8Array) => {
+  const source = memberOf(bytes, 'source');
+  return source !== undefined && source.end - source.value === STELE.length && STELE.every((b, i) => bytes[source.value + i] === b);
 };
 const recordOf = (e: StoredEntry): EventRecord => (e as Partial<LogEntry>).record ?? parseRecord(e.bytes);
 
@@ -84,8 +100,9 @@ export async function startDeviceTracker(options: DeviceTrackerOptions): Promise
   let backlog: (readonly LogEntry[])[] = [];
   let timer: NodeJS.Timeout | undefined;
 
-  const record = (gap: Gap, offending: EventRecord) => {
-    const p = log.append([gapEvent(gap, offending)]).catch((err: unknown) => {
+  /** Appends a finding (a gap, a retired device reporting) after the commit that revealed it. */
+  const record = (event: Record<string, unknown>) => {
+    const p = log.append([event]).catch((err: unknown) => {
       // Another collector on the same store recorded it first (its host differs): fine.
       if (err instanceof StoreError && (err.code === 'ERR_ID_CONFLICT' || err.code === 'ERR_CLOSED')) return;
       options.onError?.(err);
@@ -103,10 +120,15 @@ export async function startDeviceTracker(options: DeviceTrackerOptions): Promise
     const current = (id: string) => changed.get(id) ?? store.get(id);
     const byDevice = new Map<string, Sighting[]>();
     const recorded: string[] = [];
+    /** Admins' actions, by device, in log order (rare: most batches have none). */
+    const actions = new Map<string, DeviceAction[]>();
     for (const entry of fresh) {
-      if (mayBeGap(entry.bytes)) {
+      if (startsWith(entry.bytes, GAP_START)) {
         const record = recordOf(entry);
         if (isGapRecord(record)) recorded.push(record.details!.device as string);
+      } else if (startsWith(entry.bytes, ACTION_START) && fromStele(entry.bytes)) {
+        const action = actionOf(recordOf(entry));
+        if (action) actions.set(action.device, [...(actions.get(action.device) ?? []), action]);
       }
       const sighting = Sighting.of(entry);
       if (!sighting) continue;
@@ -115,17 +137,36 @@ export async function startDeviceTracker(options: DeviceTrackerOptions): Promise
       else byDevice.set(sighting.device.id, [sighting]);
     }
     const gaps: Array<[Gap, EventRecord]> = [];
+    const reports: Array<[Retirement, EventRecord]> = [];
+    const ids = actions.size === 0 ? [...byDevice.keys()] : [...new Set([...byDevice.keys(), ...actions.keys()])];
     // In checkOrder: by device, then sequence number, then index.
-    for (const id of [...byDevice.keys()].sort()) {
-      const events = byDevice.get(id)!;
+    for (const id of ids.sort()) {
+      const events = byDevice.get(id) ?? [];
       if (!inOrder(events)) events.sort(checkOrder);
       let state = current(id);
-      for (const event of events) {
+      const follow = (event: Sighting) => {
         const step = checkNext(state, event);
         state = step.state;
         if (step.gap) gaps.push([step.gap, event.record]);
+        if (state.retired) {
+          const seen = reportRetired(state as DeviceState & { retired: Retirement }, event);
+          state = seen.state;
+          if (seen.report) reports.push([state.retired!, event.record]);
+        }
+      };
+      const mine = actions.get(id);
+      if (!mine) for (const event of events) follow(event);
+      else {
+        // An action applies from its place in the log: the device's events before it are checked first.
+        let rest = events;
+        for (const action of mine) {
+          for (const event of rest) if (event.index < action.index) follow(event);
+          rest = rest.filter((e) => e.index > action.index);
+          state = applyAction(state, action);
+        }
+        for (const event of rest) follow(event);
       }
-      changed.set(id, state!);
+      if (state) changed.set(id, state);
     }
     // A gap event always comes after the device event it is about, so counting it after the device's events is safe.
     for (const id of recorded) {
@@ -133,7 +174,8 @@ export async function startDeviceTracker(options: DeviceTrackerOptions): Promise
       if (state) changed.set(id, { ...state, gaps: state.gaps + 1 });
     }
     store.save(changed.values(), fresh[fresh.length - 1]!.index + 1);
-    for (const [gap, offending] of gaps) record(gap, offending);
+    for (const [gap, offending] of gaps) record(gapEvent(gap, offending));
+    for (const [retired, offending] of reports) record(retiredReportEvent(retired, offending));
   };
 
   /** Reads and checks whatever the table is behind the log by. */
@@ -197,8 +239,17 @@ export async function startDeviceTracker(options: DeviceTrackerOptions): Promise
     }
   };
 
+  const through = async (index: number) => {
+    checkBacklog();
+    await work;
+    // The commit was not handed to us (yet): read it from the log.
+    if (store.checked() <= index) await enqueue(catchUp);
+  };
+
   return {
     list: () => store.list(),
+    get: (id) => store.get(id),
+    through,
     idle,
     async close() {
       await idle();
