@@ -7,12 +7,11 @@
  * the chunks' roots, checks the signed roots and the tile levels above a
  * chunk, and decides which finding comes first.
  */
-import { canonicalize, type EventRecord } from '@stele/log';
 import type { IndexProblem, IndexRow } from './driver.js';
-import { isPlainlyCanonical } from './canonicalText.js';
-import { indexRowOf } from './indexRow.js';
+import type { EntryScan } from './entryScan.js';
 import type { UnitProblem } from './sqlite/indexChecker.js';
 import type { VerifyCode } from './verify.js';
+import { EntryFinding, isScan, readEntry } from './verifyEntry.js';
 import { HexRange, type HexHasher } from './verifyTree.js';
 
 /** An entry as read for verification: index, id, leaf hash as lower-case hex, and its text. */
@@ -46,6 +45,8 @@ export interface ChunkSource {
 export interface ChunkIndexCheck {
   /** The next entry's row; the first problem, once a check with the rows so far finds it. */
   add(row: IndexRow): UnitProblem | undefined;
+  /** The next entry as scanned, the same as `add(rowOfScan(scan))`. */
+  scanned(scan: EntryScan): UnitProblem | undefined;
   /** After the last row: the first problem, and where the check got to (the first entry of a unit not checked). */
   end(): Promise<{ problem?: UnitProblem; covered: number }> | { problem?: UnitProblem; covered: number };
 }
@@ -104,7 +105,6 @@ export function workOf(chunk: number, level: number, size: number, sizes: readon
 
 /** Entries read at a time. */
 const SLICE = 512;
-const NOT_CANONICAL = 'is not in canonical form';
 
 /** Checks one chunk. `hx` hashes; never throws for anything an entry holds. */
 export async function checkChunk(source: ChunkSource, hx: HexHasher, work: ChunkWork): Promise<ChunkResult> {
@@ -153,29 +153,13 @@ export async function checkChunk(source: ChunkSource, hx: HexHasher, work: Chunk
       id = exact.id;
       text = decodeUtf8(exact.bytes);
     }
-    const parsed = parseEntry(text);
-    if (typeof parsed === 'string') {
-      const canonical = parsed === NOT_CANONICAL;
-      stop(index, 'entry', index, canonical ? 'ERR_ENTRY_NOT_CANONICAL' : 'ERR_ENTRY_MALFORMED', `entry ${index} ${parsed}`);
-      break;
-    }
-    if (parsed.index !== index) {
-      stop(index, 'entry', index, 'ERR_ENTRY_INDEX_MISMATCH', `entry ${index} is the record of index ${String(parsed.index)}`);
-      break;
-    }
-    if (parsed.id !== id) {
-      stop(index, 'entry', index, 'ERR_ENTRY_ID_MISMATCH', `entry ${index} is stored under id ${String(id)} but is ${String(parsed.id)}`);
-      break;
-    }
-    let indexRow: IndexRow;
-    try {
-      indexRow = indexRowOf(parsed);
-    } catch (err) {
-      stop(index, 'entry', index, 'ERR_ENTRY_MALFORMED', `entry ${index} cannot be indexed: ${(err as Error).message}`);
+    const read = readEntry(index, id, text);
+    if (read instanceof EntryFinding) {
+      stop(index, 'entry', index, read.code, read.message);
       break;
     }
     // The index problem comes before anything the walk meets from here on: stop.
-    problem = check.add(indexRow);
+    problem = isScan(read) ? check.scanned(read) : check.add(read);
     if (problem) break;
     try {
       range.append(leaf, (l, i, hash) => {
@@ -225,25 +209,4 @@ function decodeUtf8(bytes: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The record of an entry's text, or what is wrong with it. Entries are hostile: anything may be stored. */
-function parseEntry(text: unknown): EventRecord | string {
-  if (typeof text !== 'string') return 'is not UTF-8 JSON';
-  let record: EventRecord;
-  try {
-    record = JSON.parse(text) as EventRecord;
-  } catch {
-    return 'is not UTF-8 JSON';
-  }
-  if (!record || typeof record !== 'object' || typeof record.actor !== 'object' || record.actor === null) return 'is not an event record';
-  // What the log writes passes the quick test; anything else gets the exact comparison.
-  if (isPlainlyCanonical(text)) return record;
-  let canonical: string;
-  try {
-    canonical = canonicalize(record);
-  } catch {
-    return 'has no canonical form';
-  }
-  return canonical === text ? record : NOT_CANONICAL;
 }

@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import { toHex } from '@stele/log';
 import type { IndexRow, LogDriver } from './driver.js';
+import { rowOfScan } from './entryScan.js';
 import type { ReaderSource } from './readerSource.js';
 import { integrityProblem, tailProblem, UnitComparer, unitReader, type UnitProblem } from './sqlite/indexChecker.js';
 import type { ChunkSource, FastRow } from './verifyChunk.js';
@@ -34,6 +35,7 @@ export function sqliteChunkSource(source: ReaderSource): ChunkSource {
       let problem: UnitProblem | undefined;
       return {
         add: (row) => (problem = comparer.add(row)),
+        scanned: (scan) => (problem = comparer.scanned(scan)),
         end: () => ({ ...(problem ? { problem } : {}), covered: comparer.covered }),
       };
     },
@@ -80,6 +82,10 @@ export function driverChunkSource(driver: LogDriver): ChunkSource {
       return {
         add(row) {
           rows.push(row);
+          return undefined;
+        },
+        scanned(scan) {
+          rows.push(rowOfScan(scan));
           return undefined;
         },
         async end() {

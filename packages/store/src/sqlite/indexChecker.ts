@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { IndexChecker, IndexProblem, IndexRow } from '../driver.js';
 import { seekIndexProblem } from './ftsSeek.js';
+import { FIELD, FREE_TEXT_FIELDS, type EntryScan } from '../entryScan.js';
 import { UNIT, segmentEnd } from './unitIndex.js';
 
 /** A unit row as stored; hostile, so its columns may hold anything. */
@@ -76,6 +77,11 @@ const WINDOW = 4096;
  * the other, each within one block of {@link UNIT}; and each unit, once all
  * its entries have rows, must hold their time range and, in its document,
  * their segments. Reports the first problem (and nothing after it).
+ *
+ * Each row is compared as it comes (its time with the unit's range, its
+ * segment with the document where the last one ended), nothing is kept, and
+ * a unit's problem is reported once its last row is in, in the order a
+ * comparison of the whole unit would find them.
  */
 export class UnitComparer {
   readonly #reader: UnitReader;
@@ -87,11 +93,24 @@ export class UnitComparer {
   #loaded: number;
   /** Units are checked up to here: the first entry of the unit being filled. */
   #covered: number;
-  #last = -1;
-  #rows: IndexRow[] = [];
+  readonly #to: number;
   #problem: UnitProblem | undefined;
 
-  readonly #to: number;
+  // The unit being filled: its stored row, the rows so far, and what they found.
+  #unit: StoredUnit = [0, 0, 0, 0];
+  #last = -1;
+  #rows = 0;
+  #minTime = Infinity;
+  #maxTime = -Infinity;
+  /** The first row whose time is outside the stored range; 0 when the range is not two numbers, -1 for none yet. */
+  #outside = -1;
+  #doc: unknown;
+  /** A document inside the unit's range after its own (a unit the index does not have), -1 for none. */
+  #stray = -1;
+  /** Where the next segment starts in the document, or -1 once a segment disagreed (or there is no document). */
+  #at = 0;
+  /** The first row whose segment disagrees. */
+  #wrong = -1;
 
   /** Compares the units starting in [from, to). */
   constructor(reader: UnitReader, from: number, to = Number.MAX_SAFE_INTEGER) {
@@ -108,23 +127,67 @@ export class UnitComparer {
 
   /** The row of the next entry; the first problem, once found. */
   add(row: IndexRow): UnitProblem | undefined {
-    if (this.#problem) return this.#problem;
-    const index = this.#covered + this.#rows.length;
-    if (this.#rows.length === 0) {
-      this.#load(index);
-      const unit = this.#units[this.#u];
-      if (!unit || unit[0] !== index) return (this.#problem = problem(index, index + 1, `no unit of the query index starts at entry ${index}`));
-      const last = unit[1];
-      if (typeof last !== 'number' || !Number.isSafeInteger(last) || last < index || Math.floor(last / UNIT) !== Math.floor(index / UNIT)) {
-        return (this.#problem = problem(index, index + 1, `the unit of the query index at ${index} has a malformed range`));
-      }
-      this.#last = last;
+    if (this.#problem || (this.#rows === 0 && this.#begin())) return this.#problem;
+    const end = this.#at >= 0 ? segmentEnd(this.#doc as string, this.#at, row) : 0;
+    return this.#step(row.time, end);
+  }
+
+  /** The next entry as scanned (entryScan.ts), its row not built; the first problem, once found. */
+  scanned(scan: EntryScan): UnitProblem | undefined {
+    if (this.#problem || (this.#rows === 0 && this.#begin())) return this.#problem;
+    const end = this.#at >= 0 ? scannedSegmentEnd(this.#doc as string, this.#at, scan) : 0;
+    return this.#step(scan.time, end);
+  }
+
+  /** Starts the unit of the next entry; true when there is none (the problem is set). */
+  #begin(): boolean {
+    const index = this.#covered;
+    this.#load(index);
+    const unit = this.#units[this.#u];
+    if (!unit || unit[0] !== index) {
+      this.#problem = problem(index, index + 1, `no unit of the query index starts at entry ${index}`);
+      return true;
     }
-    this.#rows.push(row);
+    const last = unit[1];
+    if (typeof last !== 'number' || !Number.isSafeInteger(last) || last < index || Math.floor(last / UNIT) !== Math.floor(index / UNIT)) {
+      this.#problem = problem(index, index + 1, `the unit of the query index at ${index} has a malformed range`);
+      return true;
+    }
+    this.#unit = unit;
+    this.#last = last;
+    this.#minTime = Infinity;
+    this.#maxTime = -Infinity;
+    this.#outside = typeof unit[2] === 'number' && typeof unit[3] === 'number' ? -1 : 0;
+    const docs = this.#docs;
+    this.#doc = this.#d < docs.length && docs[this.#d]![0] === index ? docs[this.#d++]![1] : undefined;
+    this.#stray = this.#d < docs.length && docs[this.#d]![0] <= last ? docs[this.#d]![0] : -1;
+    this.#at = typeof this.#doc === 'string' ? 0 : -1;
+    this.#wrong = -1;
+    return false;
+  }
+
+  /** One row: its time, and where its segment ends in the document (-1: it is not there). */
+  #step(time: number, end: number): UnitProblem | undefined {
+    const i = this.#rows++;
+    if (time < this.#minTime) this.#minTime = time;
+    if (time > this.#maxTime) this.#maxTime = time;
+    if (this.#outside < 0 && (time < (this.#unit[2] as number) || time > (this.#unit[3] as number))) this.#outside = i;
+    const index = this.#covered + i;
+    if (this.#at >= 0) {
+      // Each segment is followed by a newline, the last by the end of the document.
+      const doc = this.#doc as string;
+      if (end < 0 || (end === doc.length) !== (index === this.#last) || (end < doc.length && doc.charCodeAt(end) !== 0x0a)) {
+        this.#wrong = i;
+        this.#at = -1;
+      } else {
+        this.#at = end + 1;
+      }
+    }
     if (index < this.#last) return undefined;
-    this.#problem = this.#compare(this.#units[this.#u++]!, this.#rows);
+    this.#problem = this.#verdict();
+    this.#u++;
     this.#covered = index + 1;
-    this.#rows = [];
+    this.#rows = 0;
     return this.#problem;
   }
 
@@ -139,41 +202,53 @@ export class UnitComparer {
     this.#d = 0;
   }
 
-  /** The problem of one unit whose entries all have rows. */
-  #compare(unit: StoredUnit, rows: IndexRow[]): UnitProblem | undefined {
-    const first = unit[0] as number;
-    const last = this.#last;
-    const needs = last + 1;
-    let minTime = Infinity;
-    let maxTime = -Infinity;
-    for (const row of rows) {
-      if (row.time < minTime) minTime = row.time;
-      if (row.time > maxTime) maxTime = row.time;
+  /** The problem of the unit whose rows are all in: its time range, its document, then the first wrong segment. */
+  #verdict(): UnitProblem | undefined {
+    const first = this.#covered;
+    const needs = this.#last + 1;
+    if (this.#minTime !== this.#unit[2] || this.#maxTime !== this.#unit[3]) {
+      return problem(first + Math.max(this.#outside, 0), needs, `the time range of the unit at ${first} disagrees with its entries`);
     }
-    if (minTime !== unit[2] || maxTime !== unit[3]) {
-      const [, , low, high] = unit;
-      const outside = typeof low === 'number' && typeof high === 'number' ? rows.findIndex((r) => r.time < low || r.time > high) : 0;
-      return problem(first + Math.max(outside, 0), needs, `the time range of the unit at ${first} disagrees with its entries`);
-    }
-    const docs = this.#docs;
-    const doc = this.#d < docs.length && docs[this.#d]![0] === first ? docs[this.#d++]![1] : undefined;
-    if (typeof doc !== 'string') return problem(first, needs, `the unit at ${first} has no full-text document`);
-    // Another document inside the unit: a unit the query index does not have.
-    if (this.#d < docs.length && docs[this.#d]![0] <= last) {
-      const at = docs[this.#d]![0];
-      return problem(at, needs, `a full-text document at ${at} belongs to no unit of the query index`);
-    }
-    // Segment by segment, in place: each must be followed by a newline, the last by the end.
-    let at = 0;
-    for (let i = 0; i < rows.length; i++) {
-      const end = segmentEnd(doc, at, rows[i]!);
-      if (end < 0 || (end === doc.length) !== (i === rows.length - 1) || (end < doc.length && doc.charCodeAt(end) !== 0x0a)) {
-        return problem(first + i, needs, `the full-text index disagrees with entry ${first + i}`);
-      }
-      at = end + 1;
-    }
+    if (typeof this.#doc !== 'string') return problem(first, needs, `the unit at ${first} has no full-text document`);
+    if (this.#stray >= 0) return problem(this.#stray, needs, `a full-text document at ${this.#stray} belongs to no unit of the query index`);
+    if (this.#wrong >= 0) return problem(first + this.#wrong, needs, `the full-text index disagrees with entry ${first + this.#wrong}`);
     return undefined;
   }
+}
+
+/**
+ * Where the segment of a scanned entry ends when `doc` holds it from `at` on,
+ * else -1: segmentEnd of its row, compared in place. A scanned entry's
+ * fields are printable ASCII, and each non-empty action, actor id and email,
+ * target id and name is a whole part of its free text (the scan leaves out
+ * free text past the limit, which cuts it), so the segment's head is just
+ * the source and outcome (unitIndex.ts's printableHead): the segment is
+ * `source outcome action [part ...]`.
+ */
+export function scannedSegmentEnd(doc: string, at: number, scan: EntryScan): number {
+  const { bytes, spans, details } = scan;
+  let p = same(doc, at, bytes, spans[2 * FIELD.source]!, spans[2 * FIELD.source + 1]!);
+  if (p < 0 || doc.charCodeAt(p) !== 0x20) return -1;
+  p = same(doc, p + 1, bytes, spans[2 * FIELD.outcome]!, spans[2 * FIELD.outcome + 1]!);
+  if (p < 0 || doc.charCodeAt(p) !== 0x20) return -1;
+  p = same(doc, p + 1, bytes, spans[2 * FIELD.action]!, spans[2 * FIELD.action + 1]!);
+  for (let k = 0; k < FREE_TEXT_FIELDS.length && p >= 0; k++) {
+    const f = FREE_TEXT_FIELDS[k]!;
+    const s = spans[2 * f]!;
+    const e = spans[2 * f + 1]!;
+    if (e > s) p = doc.charCodeAt(p) === 0x20 ? same(doc, p + 1, bytes, s, e) : -1;
+  }
+  for (let k = 0; k < scan.detailCount && p >= 0; k++) {
+    p = doc.charCodeAt(p) === 0x20 ? same(doc, p + 1, bytes, details[2 * k]!, details[2 * k + 1]!) : -1;
+  }
+  return p;
+}
+
+/** Where `doc` from `at` on holds the characters `bytes[s, e)` (ASCII) up to, or -1. */
+function same(doc: string, at: number, bytes: Uint8Array, s: number, e: number): number {
+  if (at + (e - s) > doc.length) return -1;
+  for (let k = s; k < e; k++, at++) if (doc.charCodeAt(at) !== bytes[k]) return -1;
+  return at;
 }
 
 /**
