@@ -237,10 +237,11 @@ describe('scanEntry', () => {
 
 describe('scannedSegmentEnd', () => {
   test('finds a scanned entry in a unit document as segmentEnd finds its row', () => {
-    const edits = fc.array(fc.tuple(fc.nat(), fc.constantFrom('', ' ', 'a', 'A', '\n', 'é', 'x y')), { maxLength: 2 });
+    const edits = fc.array(fc.tuple(fc.nat(), fc.constantFrom('', ' ', 'a', 'A', '\n', '\u007f', 'x y')), { maxLength: 2 });
     let compared = 0;
+    const ascii = fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 5 });
     fc.assert(
-      fc.property(record, fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), edits, (value, before, after, changes) => {
+      fc.property(record, ascii, ascii, edits, (value, before, after, changes) => {
         const scan = scanEntry(canonical(value));
         if (!scan) return;
         compared++;
@@ -251,7 +252,10 @@ describe('scannedSegmentEnd', () => {
           segment = segment.slice(0, i) + by + segment.slice(i + (at % 2));
         }
         const doc = before + segment + after;
-        for (const at of [before.length, 0, doc.length]) expect(scannedSegmentEnd(doc, at, scan)).toBe(segmentEnd(doc, at, row));
+        const bytes = Buffer.from(doc);
+        // The comparer takes ASCII documents as bytes (and compares any other with the row).
+        if (bytes.length !== doc.length) return;
+        for (const at of [before.length, 0, doc.length]) expect(scannedSegmentEnd(bytes, doc.length, at, scan)).toBe(segmentEnd(doc, at, row));
       }),
       { numRuns: 3000 },
     );

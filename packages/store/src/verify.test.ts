@@ -106,6 +106,23 @@ const cases: [string, (db: Database.Database) => void, Expected, Expected?][] = 
     db.prepare('UPDATE entries SET data = ? WHERE idx = 757').run(Buffer.concat([data.subarray(0, at), Buffer.from([0xff]), data.subarray(at + 3)]));
     expect(text(db, 757)).toBe(data.toString('utf8'));
   }, { index: 757, code: 'ERR_LEAF_HASH_MISMATCH' }],
+  // Entries are read packed in one string, cut by the id's length in bytes: stored values that would cut it elsewhere.
+  ['entry 702 under an id of two-byte characters, its leaf hash with a byte before it', (db) => {
+    const data = Buffer.from(text(db, 702), 'utf8');
+    db.prepare('UPDATE entries SET id = ?, leaf_hash = ? WHERE idx = 702').run('éé', Buffer.concat([Buffer.from([0xab]), nodeHasher.hashLeaf(data)]));
+  }, { index: 702, code: 'ERR_LEAF_HASH_MISMATCH' }],
+  ['entry 703 whose record names that id, under it, with its leaf hash and a byte before it', (db) => {
+    const data = Buffer.from(text(db, 703).replace('"id":"v-703"', '"id":"ééab"'), 'utf8');
+    db.prepare('UPDATE entries SET id = ?, data = ?, leaf_hash = ? WHERE idx = 703').run('éé', data, Buffer.concat([Buffer.from([0xab]), nodeHasher.hashLeaf(data)]));
+  }, { index: 703, code: 'ERR_LEAF_HASH_MISMATCH' }],
+  ['entry 704 with a leaf hash one byte short', (db) => db.prepare('UPDATE entries SET leaf_hash = substr(leaf_hash, 1, 31) WHERE idx = 704').run(), { index: 704, code: 'ERR_LEAF_HASH_MISMATCH' }],
+  ['entry 705 with a leaf hash one byte short and two hex digits before its record', (db) => {
+    const data = Buffer.from(text(db, 705), 'utf8');
+    const leaf = Buffer.from(nodeHasher.hashLeaf(data));
+    db.prepare('UPDATE entries SET data = ?, leaf_hash = ? WHERE idx = 705').run(Buffer.concat([Buffer.from(leaf.subarray(31).toString('hex')), data]), leaf.subarray(0, 31));
+  }, { index: 705, code: 'ERR_LEAF_HASH_MISMATCH' }],
+  ['entry 706 with its id as a blob', (db) => db.prepare('UPDATE entries SET id = CAST(id AS BLOB) WHERE idx = 706').run(), { index: 706, code: 'ERR_ENTRY_ID_MISMATCH' }],
+  ['entry 707 with a NUL after its id', (db) => db.prepare("UPDATE entries SET id = id || char(0) WHERE idx = 707").run(), { index: 707, code: 'ERR_ENTRY_ID_MISMATCH' }],
   ['entry 900 deleted', (db) => db.prepare('DELETE FROM entries WHERE idx = 900').run(), { index: 900, code: 'ERR_ENTRY_MISSING' }],
   ['a word of a unit document changed', (db) => {
     const doc = db.prepare('SELECT doc FROM unit_text WHERE rowid = 576').pluck().get() as string;

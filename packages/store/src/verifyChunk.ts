@@ -8,14 +8,20 @@
  * chunk, and decides which finding comes first.
  */
 import type { IndexProblem, IndexRow } from './driver.js';
-import type { EntryScan } from './entryScan.js';
 import type { UnitProblem } from './sqlite/indexChecker.js';
 import type { VerifyCode } from './verify.js';
-import { EntryFinding, isScan, readEntry } from './verifyEntry.js';
+import { scanEntry, type EntryScan } from './entryScan.js';
+import { EntryFinding, isScan, readParsedEntry, readScannedEntry } from './verifyEntry.js';
 import { HexRange, type HexHasher } from './verifyTree.js';
 
-/** An entry as read for verification: index, id, leaf hash as lower-case hex, and its text. */
-export type FastRow = [index: number, id: unknown, leafHex: unknown, text: unknown];
+/**
+ * An entry as read for verification, in one string (reading one column of
+ * a row costs half of reading four): `<n> <id><leaf> <text>`, where n is the
+ * id's length in UTF-8 bytes, leaf the stored leaf hash in lower-case hex and
+ * text the entry's bytes read as UTF-8; null when the source has no such
+ * string for it (then the exact read decides). See {@link unpack}.
+ */
+export type PackedEntry = string | null;
 
 /** An entry as stored, for the exact checks of one that reads back differently as text. */
 export interface ExactRow {
@@ -27,7 +33,9 @@ export interface ExactRow {
 /** What verification reads; see verifySource.ts. */
 export interface ChunkSource {
   /** The entries present in [start, end), ascending, gaps left as gaps. */
-  entries(start: number, end: number): Promise<FastRow[]> | FastRow[];
+  entries(start: number, end: number): Promise<PackedEntry[]> | PackedEntry[];
+  /** The first index in [start, end) without an entry, or `end`. */
+  missing(start: number, end: number): Promise<number> | number;
   /** One entry exactly as stored, or undefined when absent. */
   exact(index: number): Promise<ExactRow | undefined> | ExactRow | undefined;
   /** Stored tile-level hashes (hex) of the nodes in [from, to) at a level. */
@@ -120,26 +128,49 @@ export async function checkChunk(source: ChunkSource, hx: HexHasher, work: Chunk
   const stop = (at: number, phase: ChunkFinding['phase'], index: number, code: VerifyCode, message: string) => {
     finding = { index, code, message, at, phase };
   };
+  /** Each node the leaves complete: one at a tile level is stored. */
+  const visit = (l: number, i: number, hash: string) => {
+    if (l % 8 !== 0) return;
+    const node = Math.floor(start / 2 ** l) + i;
+    const first = node * 2 ** l;
+    const stored = tiles.get(l)?.get(node);
+    if (stored === undefined) throw new TileFinding(first, 'ERR_TREE_HASH_MISSING', `no stored hash for the subtree of level ${l} starting at index ${first}`);
+    if (stored !== hash) throw new TileFinding(first, 'ERR_TREE_HASH_MISMATCH', `the stored hash of the subtree of level ${l} starting at index ${first} is wrong`);
+  };
   // Read in slices: a whole chunk alive at once costs more in garbage collection than the reads.
-  let entries: FastRow[] = [];
+  let entries: PackedEntry[] = [];
   let r = 0;
+  /** Entries of the slice are present below this index. */
+  let present = start;
   walk: for (let index = start; index < end; index++) {
     if (r === entries.length) {
-      entries = await source.entries(index, Math.min(end, index + SLICE));
+      const to = Math.min(end, index + SLICE);
+      entries = await source.entries(index, to);
       r = 0;
+      // A slice that comes short has a gap: the entries before it are the first ones read.
+      present = entries.length === to - index ? to : await source.missing(index, to);
     }
-    const row = entries[r];
-    if (!row || row[0] !== index) {
+    if (index >= present) {
       stop(index, 'entry', index, 'ERR_ENTRY_MISSING', `no entry at index ${index}`);
       break;
     }
-    r++;
-    const leafHex = row[2];
-    let [, id, , text] = row;
-    // Text holds the entry's bytes exactly when it has no U+FFFD (what bytes that are not UTF-8 read as).
-    let leaf = typeof text === 'string' && !text.includes('\ufffd') ? hx.leafOfText(text) : undefined;
-    if (leaf === undefined || leaf !== leafHex) {
-      // Reads back otherwise as text, or a wrong leaf hash: decide on the bytes.
+    const packed = entries[r++]!;
+    let id: unknown;
+    let text: unknown;
+    let scan: EntryScan | undefined;
+    let leaf: string | undefined;
+    if (packed !== null && unpack(packed)) {
+      text = packed.slice(unpacked.text);
+      // Scanned first: a plain entry is ASCII, so its text holds its bytes exactly; any other does when it has no U+FFFD (what bytes that are not UTF-8 read as).
+      scan = scanEntry(text as string);
+      if (scan !== undefined || !(text as string).includes('\ufffd')) {
+        leaf = hx.leafOfText(text as string);
+        if (packed.startsWith(leaf, unpacked.leaf)) id = packed.slice(unpacked.id, unpacked.leaf);
+        else leaf = undefined;
+      }
+    }
+    if (leaf === undefined) {
+      // Reads back otherwise, or a wrong leaf hash: decide on the bytes.
       const exact = await source.exact(index);
       if (!exact) {
         stop(index, 'entry', index, 'ERR_ENTRY_MISSING', `no entry at index ${index}`);
@@ -152,8 +183,9 @@ export async function checkChunk(source: ChunkSource, hx: HexHasher, work: Chunk
       }
       id = exact.id;
       text = decodeUtf8(exact.bytes);
+      scan = typeof text === 'string' ? scanEntry(text) : undefined;
     }
-    const read = readEntry(index, id, text);
+    const read = scan ? readScannedEntry(index, id, scan) : readParsedEntry(index, id, text);
     if (read instanceof EntryFinding) {
       stop(index, 'entry', index, read.code, read.message);
       break;
@@ -162,14 +194,7 @@ export async function checkChunk(source: ChunkSource, hx: HexHasher, work: Chunk
     problem = isScan(read) ? check.scanned(read) : check.add(read);
     if (problem) break;
     try {
-      range.append(leaf, (l, i, hash) => {
-        if (l % 8 !== 0) return;
-        const node = Math.floor(start / 2 ** l) + i;
-        const first = node * 2 ** l;
-        const stored = tiles.get(l)?.get(node);
-        if (stored === undefined) throw new TileFinding(first, 'ERR_TREE_HASH_MISSING', `no stored hash for the subtree of level ${l} starting at index ${first}`);
-        if (stored !== hash) throw new TileFinding(first, 'ERR_TREE_HASH_MISMATCH', `the stored hash of the subtree of level ${l} starting at index ${first} is wrong`);
-      });
+      range.append(leaf, visit);
     } catch (err) {
       if (!(err instanceof TileFinding)) throw err;
       stop(index, 'tree', err.first, err.code, err.message);
@@ -188,6 +213,35 @@ export async function checkChunk(source: ChunkSource, hx: HexHasher, work: Chunk
     ranges,
     ...(!finding && !problem && end - start === 2 ** level ? { root: range.nodes[0]! } : {}),
   };
+}
+
+/** Where the parts of the entry {@link unpack} last read start. */
+const unpacked = { id: 0, leaf: 0, text: 0 };
+
+/**
+ * Finds the parts of a packed entry (into `unpacked`); false when the string
+ * does not show them for sure. Stored values are hostile (an id or leaf hash
+ * of any length, any bytes) and the string is cut by the id's length in
+ * bytes, so it is trusted only where that cut is exact: the n characters
+ * after the length are ASCII (an id with other characters has fewer
+ * characters than bytes, and all of them would be among the n), and a space
+ * follows the 64 characters after them. The caller then requires those 64
+ * to be the leaf hash it computes of the rest (only hex: so the stored hex
+ * is exactly 64 characters, and the rest exactly the text).
+ */
+function unpack(packed: string): boolean {
+  let n = 0;
+  let p = 0;
+  for (let c = packed.charCodeAt(0); c >= 0x30 && c <= 0x39 && p < 6; c = packed.charCodeAt(++p)) n = n * 10 + (c - 0x30);
+  if (p === 0 || packed.charCodeAt(p) !== 0x20) return false;
+  const id = p + 1;
+  const leaf = id + n;
+  if (packed.charCodeAt(leaf + 64) !== 0x20) return false;
+  for (let k = id; k < leaf; k++) if (packed.charCodeAt(k) > 0x7f) return false;
+  unpacked.id = id;
+  unpacked.leaf = leaf;
+  unpacked.text = leaf + 65;
+  return true;
 }
 
 class TileFinding extends Error {

@@ -28,7 +28,11 @@ export class EntryFinding {
  */
 export function readEntry(index: number, id: unknown, text: unknown): EntryScan | IndexRow | EntryFinding {
   const scan = typeof text === 'string' ? scanEntry(text) : undefined;
-  if (scan === undefined) return readParsedEntry(index, id, text);
+  return scan === undefined ? readParsedEntry(index, id, text) : readScannedEntry(index, id, scan);
+}
+
+/** {@link readEntry} of a text already scanned. */
+export function readScannedEntry(index: number, id: unknown, scan: EntryScan): EntryScan | EntryFinding {
   if (scan.index !== index) return new EntryFinding('ERR_ENTRY_INDEX_MISMATCH', `entry ${index} is the record of index ${scan.index}`);
   const s = scan.spans[2 * FIELD.id]!;
   const e = scan.spans[2 * FIELD.id + 1]!;

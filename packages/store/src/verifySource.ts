@@ -10,20 +10,27 @@ import type { IndexRow, LogDriver } from './driver.js';
 import { rowOfScan } from './entryScan.js';
 import type { ReaderSource } from './readerSource.js';
 import { integrityProblem, tailProblem, UnitComparer, unitReader, type UnitProblem } from './sqlite/indexChecker.js';
-import type { ChunkSource, FastRow } from './verifyChunk.js';
+import type { ChunkSource, PackedEntry } from './verifyChunk.js';
 
 /** A SQLite store read over a connection of its own (closed by `close`). */
 export function sqliteChunkSource(source: ReaderSource): ChunkSource {
   // Not read-only when the store is not: SQLite checks FTS5 through a statement that needs it either way.
   const db = new Database(source.path, { readonly: source.readonly, fileMustExist: true });
   db.pragma('busy_timeout = 5000');
-  // Text and hex, not blobs: a Buffer per value costs more than reading the row (see verifyTree.ts).
-  const entries = db.prepare('SELECT idx, id, lower(hex(leaf_hash)), CAST(data AS TEXT) FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx').raw();
+  // Text and hex in one string, not blobs: a Buffer per value costs more than reading the row (see verifyTree.ts).
+  const entries = db
+    .prepare(
+      `SELECT CASE WHEN typeof(id) = 'text' THEN octet_length(id) || ' ' || id || lower(hex(leaf_hash)) || ' ' || CAST(data AS TEXT) END
+       FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx`,
+    )
+    .pluck();
+  const indexes = db.prepare('SELECT idx FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx').pluck();
   const exact = db.prepare('SELECT id, leaf_hash, data FROM entries WHERE idx = ?').raw();
   const hashes = db.prepare('SELECT idx, lower(hex(hash)) FROM tree_hashes WHERE level = ? AND idx >= ? AND idx < ?').raw();
   const reader = unitReader(db);
   return {
-    entries: (start, end) => entries.all(start, end) as FastRow[],
+    entries: (start, end) => entries.all(start, end) as PackedEntry[],
+    missing: (start, end) => firstMissing(start, end, indexes.all(start, end) as number[]),
     exact(index) {
       const row = exact.get(index) as [unknown, unknown, unknown] | undefined;
       if (!row) return undefined;
@@ -44,6 +51,13 @@ export function sqliteChunkSource(source: ReaderSource): ChunkSource {
     integrity: () => integrityProblem(reader),
     close: () => db.close(),
   };
+}
+
+/** The first index in [start, end) not among `present` (ascending). */
+function firstMissing(start: number, end: number, present: readonly number[]): number {
+  let index = start;
+  while (index < end && present[index - start] === index) index++;
+  return index;
 }
 
 /** Stored values as bytes, whatever type a damaged store gives them. */
@@ -68,7 +82,13 @@ export function driverChunkSource(driver: LogDriver): ChunkSource {
   };
   return {
     async entries(start, end) {
-      return (await driver.scan(start, end)).map((e): FastRow => [e.index, e.id, toHex(e.leafHash), text(e.bytes)]);
+      return (await driver.scan(start, end)).map((e): PackedEntry => {
+        const data = text(e.bytes);
+        return typeof e.id === 'string' && data !== undefined ? `${Buffer.byteLength(e.id)} ${e.id}${toHex(e.leafHash)} ${data}` : null;
+      });
+    },
+    async missing(start, end) {
+      return firstMissing(start, end, (await driver.scan(start, end)).map((e) => e.index));
     },
     async exact(index) {
       const [e] = await driver.scan(index, index + 1);

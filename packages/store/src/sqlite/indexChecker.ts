@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { IndexChecker, IndexProblem, IndexRow } from '../driver.js';
 import { seekIndexProblem } from './ftsSeek.js';
-import { FIELD, FREE_TEXT_FIELDS, type EntryScan } from '../entryScan.js';
+import { FIELD, FREE_TEXT_FIELDS, rowOfScan, type EntryScan } from '../entryScan.js';
 import { UNIT, segmentEnd } from './unitIndex.js';
 
 /** A unit row as stored; hostile, so its columns may hold anything. */
@@ -105,6 +105,9 @@ export class UnitComparer {
   /** The first row whose time is outside the stored range; 0 when the range is not two numbers, -1 for none yet. */
   #outside = -1;
   #doc: unknown;
+  /** Whether the document is ASCII and in docBytes (for scanned entries), and its length. */
+  #ascii = false;
+  #docLength = 0;
   /** A document inside the unit's range after its own (a unit the index does not have), -1 for none. */
   #stray = -1;
   /** Where the next segment starts in the document, or -1 once a segment disagreed (or there is no document). */
@@ -135,7 +138,11 @@ export class UnitComparer {
   /** The next entry as scanned (entryScan.ts), its row not built; the first problem, once found. */
   scanned(scan: EntryScan): UnitProblem | undefined {
     if (this.#problem || (this.#rows === 0 && this.#begin())) return this.#problem;
-    const end = this.#at >= 0 ? scannedSegmentEnd(this.#doc as string, this.#at, scan) : 0;
+    let end = 0;
+    if (this.#at >= 0) {
+      // An ASCII document is compared as bytes, with the scan's bytes; any other with the row.
+      end = this.#ascii ? scannedSegmentEnd(docBytes.bytes, this.#docLength, this.#at, scan) : segmentEnd(this.#doc as string, this.#at, rowOfScan(scan));
+    }
     return this.#step(scan.time, end);
   }
 
@@ -162,6 +169,8 @@ export class UnitComparer {
     this.#doc = this.#d < docs.length && docs[this.#d]![0] === index ? docs[this.#d++]![1] : undefined;
     this.#stray = this.#d < docs.length && docs[this.#d]![0] <= last ? docs[this.#d]![0] : -1;
     this.#at = typeof this.#doc === 'string' ? 0 : -1;
+    this.#ascii = typeof this.#doc === 'string' && docBytes.write(this.#doc);
+    this.#docLength = this.#ascii ? (this.#doc as string).length : 0;
     this.#wrong = -1;
     return false;
   }
@@ -216,38 +225,59 @@ export class UnitComparer {
   }
 }
 
+/** The document of the unit being compared, as bytes; one per thread, as comparers take turns within it. */
+const docBytes = {
+  buffer: Buffer.alloc(64 * 1024),
+  bytes: new Uint8Array(0),
+  /** Writes an ASCII document; false (nothing written) when it is not ASCII or too long. */
+  write(doc: string): boolean {
+    if (doc.length > this.buffer.length) {
+      if (doc.length > MAX_DOC_BYTES) return false;
+      this.buffer = Buffer.alloc(doc.length);
+    }
+    // As many bytes as characters only when every character is ASCII.
+    if (this.buffer.write(doc, 0, 'utf8') !== doc.length) return false;
+    if (this.bytes.buffer !== this.buffer.buffer) this.bytes = new Uint8Array(this.buffer.buffer, this.buffer.byteOffset, this.buffer.length);
+    return true;
+  },
+};
+
+/** Longer documents are compared as strings. */
+const MAX_DOC_BYTES = 16 * 1024 * 1024;
+
 /**
- * Where the segment of a scanned entry ends when `doc` holds it from `at` on,
- * else -1: segmentEnd of its row, compared in place. A scanned entry's
- * fields are printable ASCII, and each non-empty action, actor id and email,
- * target id and name is a whole part of its free text (the scan leaves out
- * free text past the limit, which cuts it), so the segment's head is just
- * the source and outcome (unitIndex.ts's printableHead): the segment is
- * `source outcome action [part ...]`.
+ * Where the segment of a scanned entry ends when the ASCII document `doc`
+ * (its first `length` bytes) holds it from `at` on, else -1: segmentEnd of
+ * its row, compared in place. A scanned entry's fields are printable ASCII,
+ * and each non-empty action, actor id and email, target id and name is a
+ * whole part of its free text (the scan leaves out free text past the
+ * limit, which cuts it), so the segment's head is just the source and
+ * outcome (unitIndex.ts's printableHead): the segment is `source outcome
+ * action [part ...]`.
  */
-export function scannedSegmentEnd(doc: string, at: number, scan: EntryScan): number {
+export function scannedSegmentEnd(doc: Uint8Array, length: number, at: number, scan: EntryScan): number {
   const { bytes, spans, details } = scan;
-  let p = same(doc, at, bytes, spans[2 * FIELD.source]!, spans[2 * FIELD.source + 1]!);
-  if (p < 0 || doc.charCodeAt(p) !== 0x20) return -1;
-  p = same(doc, p + 1, bytes, spans[2 * FIELD.outcome]!, spans[2 * FIELD.outcome + 1]!);
-  if (p < 0 || doc.charCodeAt(p) !== 0x20) return -1;
-  p = same(doc, p + 1, bytes, spans[2 * FIELD.action]!, spans[2 * FIELD.action + 1]!);
+  let p = same(doc, length, at, bytes, spans[2 * FIELD.source]!, spans[2 * FIELD.source + 1]!);
+  if (p < 0 || p >= length || doc[p] !== 0x20) return -1;
+  p = same(doc, length, p + 1, bytes, spans[2 * FIELD.outcome]!, spans[2 * FIELD.outcome + 1]!);
+  if (p < 0 || p >= length || doc[p] !== 0x20) return -1;
+  p = same(doc, length, p + 1, bytes, spans[2 * FIELD.action]!, spans[2 * FIELD.action + 1]!);
   for (let k = 0; k < FREE_TEXT_FIELDS.length && p >= 0; k++) {
     const f = FREE_TEXT_FIELDS[k]!;
     const s = spans[2 * f]!;
     const e = spans[2 * f + 1]!;
-    if (e > s) p = doc.charCodeAt(p) === 0x20 ? same(doc, p + 1, bytes, s, e) : -1;
+    if (e > s) p = p < length && doc[p] === 0x20 ? same(doc, length, p + 1, bytes, s, e) : -1;
   }
   for (let k = 0; k < scan.detailCount && p >= 0; k++) {
-    p = doc.charCodeAt(p) === 0x20 ? same(doc, p + 1, bytes, details[2 * k]!, details[2 * k + 1]!) : -1;
+    p = p < length && doc[p] === 0x20 ? same(doc, length, p + 1, bytes, details[2 * k]!, details[2 * k + 1]!) : -1;
   }
   return p;
 }
 
-/** Where `doc` from `at` on holds the characters `bytes[s, e)` (ASCII) up to, or -1. */
-function same(doc: string, at: number, bytes: Uint8Array, s: number, e: number): number {
-  if (at + (e - s) > doc.length) return -1;
-  for (let k = s; k < e; k++, at++) if (doc.charCodeAt(at) !== bytes[k]) return -1;
+/** Where `doc` (its first `length` bytes) from `at` on holds `bytes[s, e)` up to, or -1. */
+function same(doc: Uint8Array, length: number, at: number, bytes: Uint8Array, s: number, e: number): number {
+  if (at + (e - s) > length) return -1;
+  for (let k = s; k < e; k++, at++) if (doc[at] !== bytes[k]) return -1;
   return at;
 }
 
