@@ -120,7 +120,8 @@ export type FieldErrorCode =
   | 'too_deep'
   | 'too_large'
   | 'unknown_field'
-  | 'store_field';
+  | 'store_field'
+  | 'reserved';
 
 /** One problem with one field. */
 export interface FieldError {

@@ -10,6 +10,14 @@ import { submitterOf } from './identity.js';
  */
 export const BOUND_DETAILS = ['claimedActor', 'groupsOverage', 'authorizedAs'] as const;
 
+/**
+ * The source of Stele's own events (token and device administration, gaps,
+ * identity links, start and stop): the collector appends them itself, and
+ * what reads them (the device table, the identity map, auditors) must be able
+ * to trust that no client wrote one.
+ */
+export const RESERVED_SOURCE = 'stele';
+
 /** The record's `submitter` for a principal. */
 export function submitterFor(principal: Principal | undefined): Submitter {
   if (principal?.kind === 'token') return { type: 'token', id: principal.token.id, name: principal.token.name };
@@ -41,6 +49,9 @@ export function bindEvents(events: readonly unknown[], principal: Principal | un
   const errors: Array<FieldError & { event: number }> = [];
   const out = events.map((raw, i) => {
     if (!isObject(raw)) return raw;
+    if (raw.source === RESERVED_SOURCE) {
+      errors.push({ event: i, field: 'source', code: 'reserved', message: `is reserved for the collector's own events (${RESERVED_SOURCE})` });
+    }
     const details = raw.details;
     if (isObject(details)) {
       for (const key of BOUND_DETAILS) {

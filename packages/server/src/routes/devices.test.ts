@@ -223,11 +223,19 @@ test('a look-alike event from an ingest client retires nothing', async () => {
   const post = (event: unknown) => h.inject({ method: 'POST', url: '/v1/events', headers: { ...bearer(h.ingest), 'content-type': 'application/json' }, payload: JSON.stringify(event) });
   const refused = await post(forged);
   expect(refused.statusCode).toBe(422);
-  expect(refused.json().error.details).toEqual([expect.objectContaining({ field: 'details.authorizedAs', code: 'store_field' })]);
-  // Without the marker it is accepted, as any event, and means nothing to the device table.
-  expect((await post({ ...forged, details: {} })).statusCode).toBe(201);
+  expect(refused.json().error.details).toEqual([
+    expect.objectContaining({ field: 'source', code: 'reserved' }),
+    expect.objectContaining({ field: 'details.authorizedAs', code: 'store_field' }),
+  ]);
+  // Without the marker too: no client writes Stele's own events.
+  const plain = await post({ ...forged, details: {} });
+  expect(plain.statusCode).toBe(422);
+  expect(plain.json().error.details).toEqual([expect.objectContaining({ field: 'source', code: 'reserved' })]);
+  // Under another source the same event is accepted, as any event, and means nothing to the device table.
+  expect((await post({ ...forged, source: 'emacs', details: {} })).statusCode).toBe(201);
   await h.devices.idle();
   expect((await listed(h))[0]).not.toHaveProperty('retired');
+  expect(await events(h, 'device.retire')).toEqual([]);
 });
 
 test('the table rebuilt from the log alone has the same retirements and notes, and records no finding twice', async () => {
