@@ -101,8 +101,9 @@ let t = '';
  * are its characters when it is ASCII; a zero byte after it (never valid
  * where the scan looks) stops every loop at its end.
  */
-const scratch = Buffer.alloc(MAX_BYTES + 1);
-const b = new Uint8Array(scratch.buffer, scratch.byteOffset, scratch.length);
+const scratch = Buffer.alloc(MAX_BYTES + 2);
+// After a zero byte: RFC 6962's leaf prefix, so that the leaf hash is taken of the same bytes (leafInput).
+const b = new Uint8Array(scratch.buffer, scratch.byteOffset + 1, MAX_BYTES + 1);
 const spans = new Int32Array(2 * FIELDS);
 /** Every `details` string, up to what the text limit allows (each adds at least its space). */
 let details = new Int32Array(2 * 64);
@@ -170,7 +171,7 @@ const receivedTimes = new TimeCache();
  */
 export function scanEntry(text: string): EntryScan | undefined {
   // As many bytes as characters only when every character is ASCII (the scan checks that each is).
-  if (text.length >= MAX_BYTES || scratch.write(text, 0, 'utf8') !== text.length) return undefined;
+  if (text.length >= MAX_BYTES || scratch.write(text, 1, 'utf8') !== text.length) return undefined;
   b[text.length] = 0;
   t = text;
   spans.fill(-1);
@@ -421,6 +422,11 @@ function before(as: number, ae: number, bs: number, be: number): boolean {
     if (x !== y) return x < y;
   }
   return la < lb;
+}
+
+/** The leaf prefix 0x00 and the scanned entry's bytes (valid until the next scan): what its leaf hash is taken of. */
+export function leafInput(s: EntryScan): Uint8Array {
+  return new Uint8Array(s.bytes.buffer, s.bytes.byteOffset - 1, s.text.length + 1);
 }
 
 /** A field's value, or null when absent. */

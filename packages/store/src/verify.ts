@@ -231,8 +231,10 @@ async function join(
     if (index) throw indexFinding(index);
     if (result.root !== undefined) {
       const done: [number, number, string][] = [];
-      top.append(result.root, (l, i, hash) => {
-        if (l % 8 === 0) done.push([l, i, hash]);
+      top.append(result.root, {
+        visit: (l, i, hash) => {
+          if (l % 8 === 0) done.push([l, i, hash]);
+        },
       });
       for (const [l, i, hash] of done) {
         const got = (await source.hashes(l, i, i + 1)).get(i);

@@ -10,7 +10,7 @@
 import type { IndexProblem, IndexRow } from './driver.js';
 import type { UnitProblem } from './sqlite/indexChecker.js';
 import type { VerifyCode } from './verify.js';
-import { scanEntry, type EntryScan } from './entryScan.js';
+import { leafInput, scanEntry, type EntryScan } from './entryScan.js';
 import { EntryFinding, isScan, readParsedEntry, readScannedEntry } from './verifyEntry.js';
 import { HexRange, type HexHasher } from './verifyTree.js';
 
@@ -119,30 +119,14 @@ export async function checkChunk(source: ChunkSource, hx: HexHasher, work: Chunk
   const { start, end, level } = work;
   const tiles = new Map<number, Map<number, string>>();
   for (let l = 8; l <= level; l += 8) tiles.set(l, await source.hashes(l, Math.floor(start / 2 ** l), Math.ceil(end / 2 ** l)));
-  const range = new HexRange(hx, 0);
   const check = source.units(start, end);
-  const ranges: [number, string[]][] = [];
-  let wanted = 0;
-  let finding: ChunkFinding | undefined;
-  let problem: UnitProblem | undefined;
-  const stop = (at: number, phase: ChunkFinding['phase'], index: number, code: VerifyCode, message: string) => {
-    finding = { index, code, message, at, phase };
-  };
-  /** Each node the leaves complete: one at a tile level is stored. */
-  const visit = (l: number, i: number, hash: string) => {
-    if (l % 8 !== 0) return;
-    const node = Math.floor(start / 2 ** l) + i;
-    const first = node * 2 ** l;
-    const stored = tiles.get(l)?.get(node);
-    if (stored === undefined) throw new TileFinding(first, 'ERR_TREE_HASH_MISSING', `no stored hash for the subtree of level ${l} starting at index ${first}`);
-    if (stored !== hash) throw new TileFinding(first, 'ERR_TREE_HASH_MISMATCH', `the stored hash of the subtree of level ${l} starting at index ${first} is wrong`);
-  };
+  const walk = new ChunkWalk(work, hx, check, tiles);
   // Read in slices: a whole chunk alive at once costs more in garbage collection than the reads.
   let entries: PackedEntry[] = [];
   let r = 0;
   /** Entries of the slice are present below this index. */
   let present = start;
-  walk: for (let index = start; index < end; index++) {
+  for (let index = start; index < end; index++) {
     if (r === entries.length) {
       const to = Math.min(end, index + SLICE);
       entries = await source.entries(index, to);
@@ -151,68 +135,118 @@ export async function checkChunk(source: ChunkSource, hx: HexHasher, work: Chunk
       present = entries.length === to - index ? to : await source.missing(index, to);
     }
     if (index >= present) {
-      stop(index, 'entry', index, 'ERR_ENTRY_MISSING', `no entry at index ${index}`);
+      walk.exact(index, undefined);
       break;
     }
-    const packed = entries[r++]!;
-    let id: unknown;
-    let text: unknown;
-    let scan: EntryScan | undefined;
-    let leaf: string | undefined;
-    if (packed !== null && unpack(packed)) {
-      text = packed.slice(unpacked.text);
-      // Scanned first: a plain entry is ASCII, so its text holds its bytes exactly; any other does when it has no U+FFFD (what bytes that are not UTF-8 read as).
-      scan = scanEntry(text as string);
-      if (scan !== undefined || !(text as string).includes('\ufffd')) {
-        leaf = hx.leafOfText(text as string);
-        if (packed.startsWith(leaf, unpacked.leaf)) id = packed.slice(unpacked.id, unpacked.leaf);
-        else leaf = undefined;
-      }
-    }
-    if (leaf === undefined) {
-      // Reads back otherwise, or a wrong leaf hash: decide on the bytes.
-      const exact = await source.exact(index);
-      if (!exact) {
-        stop(index, 'entry', index, 'ERR_ENTRY_MISSING', `no entry at index ${index}`);
-        break;
-      }
-      leaf = hx.leafOfBytes(exact.bytes);
-      if (leaf !== exact.leafHex) {
-        stop(index, 'entry', index, 'ERR_LEAF_HASH_MISMATCH', `entry ${index} does not match its stored leaf hash`);
-        break;
-      }
-      id = exact.id;
-      text = decodeUtf8(exact.bytes);
-      scan = typeof text === 'string' ? scanEntry(text) : undefined;
-    }
-    const read = scan ? readScannedEntry(index, id, scan) : readParsedEntry(index, id, text);
-    if (read instanceof EntryFinding) {
-      stop(index, 'entry', index, read.code, read.message);
-      break;
-    }
-    // The index problem comes before anything the walk meets from here on: stop.
-    problem = isScan(read) ? check.scanned(read) : check.add(read);
-    if (problem) break;
-    try {
-      range.append(leaf, visit);
-    } catch (err) {
-      if (!(err instanceof TileFinding)) throw err;
-      stop(index, 'tree', err.first, err.code, err.message);
-      break walk;
-    }
-    if (work.sizes[wanted] === index + 1) ranges.push([work.sizes[wanted++]!, [...range.nodes]]);
+    if (walk.packed(index, entries[r++]!)) continue;
+    // Reads back otherwise, or a wrong leaf hash: decide on the bytes.
+    if (walk.stopped || !walk.exact(index, await source.exact(index))) break;
   }
   const checked = await check.end();
-  problem ??= checked.problem;
+  const { finding, range } = walk;
+  const problem = walk.problem ?? checked.problem;
   return {
     start,
     end,
     ...(finding ? { finding } : {}),
     ...(problem ? { index: problem } : {}),
     covered: checked.covered,
-    ranges,
-    ...(!finding && !problem && end - start === 2 ** level ? { root: range.nodes[0]! } : {}),
+    ranges: walk.ranges,
+    ...(!finding && !problem && end - start === 2 ** level ? { root: hx.hexOf(range.nodes[0]!) } : {}),
   };
+}
+
+/**
+ * The walk through a chunk's entries, one at a time, as verify.ts describes.
+ * Each entry is a call of a small method: they are optimized after a few
+ * hundred entries, where the loop of a chunk (one call) would run slowly for
+ * many chunks first.
+ */
+class ChunkWalk {
+  finding: ChunkFinding | undefined;
+  problem: UnitProblem | undefined;
+  /** The chunk's compact range at each size the joins need. */
+  readonly ranges: [number, string[]][] = [];
+  /** The tree of the chunk's leaves, its nodes in the hasher's own form (hex only where compared or handed back). */
+  readonly range: HexRange;
+  readonly #work: ChunkWork;
+  readonly #hx: HexHasher;
+  readonly #check: ChunkIndexCheck;
+  readonly #tiles: Map<number, Map<number, string>>;
+  /** The next of the sizes at which the range is wanted (-1: none), and its place among them. */
+  #size: number;
+  #wanted = 0;
+
+  constructor(work: ChunkWork, hx: HexHasher, check: ChunkIndexCheck, tiles: Map<number, Map<number, string>>) {
+    this.#work = work;
+    this.#size = work.sizes[0] ?? -1;
+    this.#hx = hx;
+    this.#check = check;
+    this.#tiles = tiles;
+    this.range = new HexRange(hx, 0, true);
+  }
+
+  /** Whether the walk found something and stops. */
+  get stopped(): boolean {
+    return this.finding !== undefined || this.problem !== undefined;
+  }
+
+  /** The entry at `index` as read packed: true when checked, false when it stopped the walk or the exact read must decide. */
+  packed(index: number, packed: PackedEntry): boolean {
+    if (packed === null || !unpack(packed)) return false;
+    const text = packed.slice(unpacked.text);
+    // Scanned first: a plain entry is ASCII, so its text holds its bytes exactly; any other does when it has no U+FFFD (what bytes that are not UTF-8 read as).
+    const scan = scanEntry(text);
+    if (scan === undefined && text.includes('\ufffd')) return false;
+    const hx = this.#hx;
+    const leaf = scan !== undefined ? hx.leafOfPrefixed(leafInput(scan)) : hx.leafOfText(text);
+    if (!packed.startsWith(leaf, unpacked.leaf)) return false;
+    return this.#entry(index, packed.slice(unpacked.id, unpacked.leaf), text, scan, leaf);
+  }
+
+  /** The entry at `index` exactly as stored (undefined: there is none): true when checked. */
+  exact(index: number, exact: ExactRow | undefined): boolean {
+    if (!exact) return this.#stop(index, 'entry', index, 'ERR_ENTRY_MISSING', `no entry at index ${index}`);
+    const leaf = this.#hx.leafOfBytes(exact.bytes);
+    if (leaf !== exact.leafHex) return this.#stop(index, 'entry', index, 'ERR_LEAF_HASH_MISMATCH', `entry ${index} does not match its stored leaf hash`);
+    const text = decodeUtf8(exact.bytes);
+    return this.#entry(index, exact.id, text, text === undefined ? undefined : scanEntry(text), leaf);
+  }
+
+  /** An entry whose leaf hash is right: its record, its index row, its leaf in the tree. */
+  #entry(index: number, id: unknown, text: string | undefined, scan: EntryScan | undefined, leaf: string): boolean {
+    const read = scan ? readScannedEntry(index, id, scan) : readParsedEntry(index, id, text);
+    if (read instanceof EntryFinding) return this.#stop(index, 'entry', index, read.code, read.message);
+    // The index problem comes before anything the walk meets from here on: stop.
+    this.problem = isScan(read) ? this.#check.scanned(read) : this.#check.add(read);
+    if (this.problem) return false;
+    try {
+      this.range.append(leaf, this);
+    } catch (err) {
+      if (!(err instanceof TileFinding)) throw err;
+      return this.#stop(index, 'tree', err.first, err.code, err.message);
+    }
+    if (index + 1 === this.#size) {
+      this.ranges.push([this.#size, this.range.nodes.map(this.#hx.hexOf)]);
+      this.#size = this.#work.sizes[++this.#wanted] ?? -1;
+    }
+    return true;
+  }
+
+  #stop(at: number, phase: ChunkFinding['phase'], index: number, code: VerifyCode, message: string): false {
+    this.finding = { index, code, message, at, phase };
+    return false;
+  }
+
+  /** Each node the leaves complete (the range's visitor): one at a tile level is stored. */
+  visit(l: number, i: number, hash: string): void {
+    if (l % 8 !== 0) return;
+    const node = Math.floor(this.#work.start / 2 ** l) + i;
+    const first = node * 2 ** l;
+    const stored = this.#tiles.get(l)?.get(node);
+    if (stored === undefined) throw new TileFinding(first, 'ERR_TREE_HASH_MISSING', `no stored hash for the subtree of level ${l} starting at index ${first}`);
+    if (stored !== this.#hx.hexOf(hash)) throw new TileFinding(first, 'ERR_TREE_HASH_MISMATCH', `the stored hash of the subtree of level ${l} starting at index ${first} is wrong`);
+  }
 }
 
 /** Where the parts of the entry {@link unpack} last read start. */

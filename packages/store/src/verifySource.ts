@@ -6,11 +6,11 @@
  */
 import Database from 'better-sqlite3';
 import { toHex } from '@stele/log';
-import type { IndexRow, LogDriver } from './driver.js';
-import { rowOfScan } from './entryScan.js';
+import type { IndexChecker, IndexRow, LogDriver } from './driver.js';
+import { rowOfScan, type EntryScan } from './entryScan.js';
 import type { ReaderSource } from './readerSource.js';
 import { integrityProblem, tailProblem, UnitComparer, unitReader, type UnitProblem } from './sqlite/indexChecker.js';
-import type { ChunkSource, PackedEntry } from './verifyChunk.js';
+import type { ChunkIndexCheck, ChunkSource, PackedEntry } from './verifyChunk.js';
 
 /** A SQLite store read over a connection of its own (closed by `close`). */
 export function sqliteChunkSource(source: ReaderSource): ChunkSource {
@@ -37,20 +37,37 @@ export function sqliteChunkSource(source: ReaderSource): ChunkSource {
       return { id: row[0], leafHex: hexOf(row[1]), bytes: bytesOf(row[2]) };
     },
     hashes: (level, from, to) => new Map(hashes.all(level, from, to) as [number, string][]),
-    units(start, end) {
-      const comparer = new UnitComparer(reader, start, end);
-      let problem: UnitProblem | undefined;
-      return {
-        add: (row) => (problem = comparer.add(row)),
-        scanned: (scan) => (problem = comparer.scanned(scan)),
-        end: () => ({ ...(problem ? { problem } : {}), covered: comparer.covered }),
-      };
-    },
+    units: (start, end) => new UnitComparer(reader, start, end),
     // The walk read its size first: entries past it were appended since, with their units.
     tail: (covered, size) => tailProblem(reader, covered, size, true),
     integrity: () => integrityProblem(reader),
     close: () => db.close(),
   };
+}
+
+/** The query index of a chunk through a driver's checker: the chunk's rows at once, in order. */
+class DriverUnits implements ChunkIndexCheck {
+  readonly #rows: IndexRow[] = [];
+  constructor(
+    readonly checker: IndexChecker,
+    readonly start: number,
+  ) {}
+
+  add(row: IndexRow): undefined {
+    this.#rows.push(row);
+  }
+
+  scanned(scan: EntryScan): undefined {
+    this.#rows.push(rowOfScan(scan));
+  }
+
+  async end(): Promise<{ problem?: UnitProblem; covered: number }> {
+    const { start } = this;
+    const rows = this.#rows;
+    const problem = await this.checker.check(start, rows);
+    // Fed in order, the checker finds a problem with the rows it has: reported as found with them.
+    return problem ? { problem: { ...problem, needs: start + rows.length }, covered: start } : { covered: start + rows.length };
+  }
 }
 
 /** The first index in [start, end) not among `present` (ascending). */
@@ -97,24 +114,7 @@ export function driverChunkSource(driver: LogDriver): ChunkSource {
     async hashes(level, from, to) {
       return new Map([...(await driver.scanHashes(level, from, to))].map(([i, h]) => [i, toHex(h)]));
     },
-    units(start) {
-      const rows: IndexRow[] = [];
-      return {
-        add(row) {
-          rows.push(row);
-          return undefined;
-        },
-        scanned(scan) {
-          rows.push(rowOfScan(scan));
-          return undefined;
-        },
-        async end() {
-          const problem = await checker.check(start, rows);
-          // Fed in order, the checker finds a problem with the rows it has: reported as found with them.
-          return problem ? { problem: { ...problem, needs: start + rows.length }, covered: start } : { covered: start + rows.length };
-        },
-      };
-    },
+    units: (start) => new DriverUnits(checker, start),
     // The driver's finish checks both.
     tail: (_covered, size) => checker.finish(size),
     integrity: () => undefined,

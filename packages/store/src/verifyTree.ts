@@ -15,17 +15,39 @@ export interface HexHasher {
   leafOfText(text: string): string;
   /** The leaf hash of an entry's bytes. */
   leafOfBytes(bytes: Uint8Array): string;
+  /** The leaf hash of bytes that are the leaf prefix (0x00) and then an entry's bytes. */
+  leafOfPrefixed(prefixed: Uint8Array): string;
   /** The hash of an interior node from its children. */
   node(left: string, right: string): string;
+  /**
+   * The hash of an interior node from children that are leaf hashes (hex) or
+   * results of `inner`, in the hasher's own form: Node's gives 32 bytes as a
+   * Latin-1 string, which costs less to hash again than hex to decode.
+   */
+  inner(left: string, right: string): string;
+  /** A hash from `inner` (or hex) as hex. */
+  hexOf(hash: string): string;
 }
 
 /** Node's SHA-256, hex in and out. */
 function nodeHexHasher(): HexHasher {
   const scratch = Buffer.alloc(65);
   scratch[0] = 0x01;
+  // The same memory as a plain typed array: written by index, it costs less than a Buffer.
+  const bytes = new Uint8Array(scratch.buffer, scratch.byteOffset, 65);
   return {
     leafOfText: (text) => hash('sha256', '\u0000' + text, 'hex'),
     leafOfBytes: (bytes) => toHex(nodeHasher.hashLeaf(bytes)),
+    leafOfPrefixed: (prefixed) => hash('sha256', prefixed, 'hex'),
+    inner(left, right) {
+      // Children are SHA-256 results: 64 characters of hex (leaves), or 32 of Latin-1 (inner nodes).
+      if (left.length === 64) scratch.write(left, 1, 'hex');
+      else for (let k = 0; k < 32; k++) bytes[1 + k] = left.charCodeAt(k);
+      if (right.length === 64) scratch.write(right, 33, 'hex');
+      else for (let k = 0; k < 32; k++) bytes[33 + k] = right.charCodeAt(k);
+      return hash('sha256', bytes, 'binary');
+    },
+    hexOf: (h) => (h.length === 32 ? Buffer.from(h, 'latin1').toString('hex') : h),
     node(left, right) {
       // Children that are not 32 bytes of hex (only a damaged store has them) hash as what they are.
       if (left.length !== 64 || right.length !== 64) return toHex(nodeHasher.hashChildren(fromHexLoose(left), fromHexLoose(right)));
@@ -41,10 +63,14 @@ const fromHexLoose = (hex: string): Uint8Array => new Uint8Array(Buffer.from(hex
 /** The hex form of any hasher (a caller's own, for example). */
 export function hexHasherOf(hasher: Hasher | undefined): HexHasher {
   if (hasher === undefined || hasher === nodeHasher) return nodeHexHasher();
+  const node = (left: string, right: string): string => toHex(hasher.hashChildren(fromHexLoose(left), fromHexLoose(right)));
   return {
     leafOfText: (text) => toHex(hasher.hashLeaf(utf8(text))),
     leafOfBytes: (bytes) => toHex(hasher.hashLeaf(bytes)),
-    node: (left, right) => toHex(hasher.hashChildren(fromHexLoose(left), fromHexLoose(right))),
+    leafOfPrefixed: (prefixed) => toHex(hasher.hashLeaf(prefixed.subarray(1))),
+    node,
+    inner: node,
+    hexOf: (h) => h,
   };
 }
 
@@ -59,20 +85,29 @@ export function foldHex(hx: HexHasher, emptyRoot: string, nodes: readonly string
   return acc;
 }
 
+/** What a {@link HexRange} tells of each node it completes (an object's method: one call target for every chunk). */
+export interface NodeVisitor {
+  visit(level: number, index: number, hash: string): void;
+}
+
 /**
  * An appender of subtree roots of one width (2^level leaves each, e.g. one
  * per chunk of entries): keeps the compact range of what it was given and
  * reports every node it completes, bottom up, with its level and index.
+ * With `inner`, the nodes it makes are in the hasher's own form (see
+ * {@link HexHasher.inner}; `hexOf` gives their hex), else hex.
  */
 export class HexRange {
   readonly #hx: HexHasher;
   readonly #level: number;
+  readonly #inner: boolean;
   #count = 0;
   readonly #stack: string[] = [];
 
-  constructor(hx: HexHasher, level: number) {
+  constructor(hx: HexHasher, level: number, inner = false) {
     this.#hx = hx;
     this.#level = level;
+    this.#inner = inner;
   }
 
   /** The roots of the range, largest first. */
@@ -80,16 +115,16 @@ export class HexRange {
     return this.#stack;
   }
 
-  /** Appends the next root; `visit` may throw to stop (the range is then unusable). */
-  append(root: string, visit: (level: number, index: number, hash: string) => void): void {
+  /** Appends the next root; `visitor.visit` may throw to stop (the range is then unusable). */
+  append(root: string, visitor: NodeVisitor): void {
     let index = this.#count;
     let level = this.#level;
     let hash = root;
     while (index % 2 === 1) {
-      hash = this.#hx.node(this.#stack.pop()!, hash);
+      hash = this.#inner ? this.#hx.inner(this.#stack.pop()!, hash) : this.#hx.node(this.#stack.pop()!, hash);
       index = (index - 1) / 2;
       level++;
-      visit(level, index, hash);
+      visitor.visit(level, index, hash);
     }
     this.#stack.push(hash);
     this.#count++;

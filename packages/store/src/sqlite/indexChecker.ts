@@ -128,6 +128,11 @@ export class UnitComparer {
     return this.#covered;
   }
 
+  /** After the last row: the first problem, and where the check got to. */
+  end(): { problem?: UnitProblem; covered: number } {
+    return this.#problem ? { problem: this.#problem, covered: this.#covered } : { covered: this.#covered };
+  }
+
   /** The row of the next entry; the first problem, once found. */
   add(row: IndexRow): UnitProblem | undefined {
     if (this.#problem || (this.#rows === 0 && this.#begin())) return this.#problem;
