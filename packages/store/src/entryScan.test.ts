@@ -175,6 +175,8 @@ describe('scanEntry', () => {
 
   test.each<[string, Record<string, unknown>, boolean]>([
     ['a plain record', {}, true],
+    ['keys near the fields\' keys (other members)', { actio: 'x', actions: 'y', Source: 5, 'time ': 'z', receive: '', receivedx: 1, target_: { id: 'no' }, ' id': 'no' }, true],
+    ['near keys in the actor and target', { actor: { id: 'a', ids: 'no', Name: 'no', emai: 'no', verified: true }, target: { type: 't', typ: 'no', names: 'no' } }, true],
     ['null optional fields', { host: null, reason: null, target: null, actor: { id: null, email: 'a@b', name: null, verified: true } }, true],
     ['empty strings', { host: '', action: '', source: '', actor: { id: '', email: '', verified: true }, target: { type: '', id: '', name: '' } }, true],
     ['details an empty string (falsy: left out)', { details: '' }, true],

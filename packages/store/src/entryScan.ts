@@ -240,7 +240,7 @@ function object(p: number, depth: number, collect: number, kind: number): number
     p = keyEnd + 2;
     // for-in lists integer-like keys first: their strings would come in another order than the text's.
     if (inner >= 0 && allDigits(keyStart, keyEnd)) return -1;
-    const field = kind === OTHER ? -1 : fieldOf(kind, keyStart, keyEnd);
+    const field = kind === OTHER ? -1 : fieldOf(kind, keyCode(keyStart, keyEnd));
     p = field < 0 ? value(p, depth + 1, inner) : member(field, p, depth + 1);
     if (p < 0) return -1;
     const c = b[p]!;
@@ -250,39 +250,75 @@ function object(p: number, depth: number, collect: number, kind: number): number
   }
 }
 
-/** A field the index row reads, by its key in an object of `kind`; -1 for any other key. */
-function fieldOf(kind: number, ks: number, ke: number): number {
-  const length = ke - ks;
-  const c = b[ks]!;
+/**
+ * A key of at most 8 printable ASCII characters (the scan has checked them)
+ * as one number: its characters as digits 1 to 95 in base 96, which stays
+ * exact (below 2^53). -1 for a longer key.
+ */
+function keyCode(ks: number, ke: number): number {
+  if (ke - ks > 8) return -1;
+  let code = 0;
+  for (let k = ke - 1; k >= ks; k--) code = code * 96 + (b[k]! - 0x1f);
+  return code;
+}
+
+/** {@link keyCode} of a word. */
+function codeOf(word: string): number {
+  let code = 0;
+  for (let k = word.length - 1; k >= 0; k--) code = code * 96 + (word.charCodeAt(k) - 0x1f);
+  return code;
+}
+
+const K_ACTION = codeOf('action');
+const K_ACTOR = codeOf('actor');
+const K_DETAILS = codeOf('details');
+const K_EMAIL = codeOf('email');
+const K_HOST = codeOf('host');
+const K_ID = codeOf('id');
+const K_INDEX = codeOf('index');
+const K_NAME = codeOf('name');
+const K_OUTCOME = codeOf('outcome');
+const K_REASON = codeOf('reason');
+const K_RECEIVED = codeOf('received');
+const K_SOURCE = codeOf('source');
+const K_TARGET = codeOf('target');
+const K_TIME = codeOf('time');
+const K_TYPE = codeOf('type');
+
+/** A field the index row reads, by the code of its key in an object of `kind`; -1 for any other key. */
+function fieldOf(kind: number, code: number): number {
   if (kind === TOP) {
-    switch (length) {
-      case 2:
-        return c === 0x69 && b[ks + 1]! === 0x64 ? F_ID : -1;
-      case 4:
-        return c === 0x68 && wordAt(ks, 'host') ? F_HOST : c === 0x74 && wordAt(ks, 'time') ? F_TIME : -1;
-      case 5:
-        return c === 0x61 && wordAt(ks, 'actor') ? F_ACTOR : c === 0x69 && wordAt(ks, 'index') ? F_INDEX : -1;
-      case 6:
-        if (c === 0x61) return wordAt(ks, 'action') ? F_ACTION : -1;
-        if (c === 0x72) return wordAt(ks, 'reason') ? F_REASON : -1;
-        if (c === 0x73) return wordAt(ks, 'source') ? F_SOURCE : -1;
-        return c === 0x74 && wordAt(ks, 'target') ? F_TARGET : -1;
-      case 7:
-        return c === 0x64 && wordAt(ks, 'details') ? F_DETAILS : c === 0x6f && wordAt(ks, 'outcome') ? F_OUTCOME : -1;
-      case 8:
-        return c === 0x72 && wordAt(ks, 'received') ? F_RECEIVED : -1;
+    switch (code) {
+      case K_ACTION:
+        return F_ACTION;
+      case K_ACTOR:
+        return F_ACTOR;
+      case K_DETAILS:
+        return F_DETAILS;
+      case K_HOST:
+        return F_HOST;
+      case K_ID:
+        return F_ID;
+      case K_INDEX:
+        return F_INDEX;
+      case K_OUTCOME:
+        return F_OUTCOME;
+      case K_REASON:
+        return F_REASON;
+      case K_RECEIVED:
+        return F_RECEIVED;
+      case K_SOURCE:
+        return F_SOURCE;
+      case K_TARGET:
+        return F_TARGET;
+      case K_TIME:
+        return F_TIME;
       default:
         return -1;
     }
   }
-  if (kind === ACTOR) {
-    if (length === 2) return c === 0x69 && b[ks + 1]! === 0x64 ? F_ACTOR_ID : -1;
-    if (length === 4) return c === 0x6e && wordAt(ks, 'name') ? F_ACTOR_NAME : -1;
-    return length === 5 && c === 0x65 && wordAt(ks, 'email') ? F_ACTOR_EMAIL : -1;
-  }
-  if (length === 2) return c === 0x69 && b[ks + 1]! === 0x64 ? F_TARGET_ID : -1;
-  if (length === 4) return c === 0x6e && wordAt(ks, 'name') ? F_TARGET_NAME : c === 0x74 && wordAt(ks, 'type') ? F_TARGET_TYPE : -1;
-  return -1;
+  if (kind === ACTOR) return code === K_EMAIL ? F_ACTOR_EMAIL : code === K_ID ? F_ACTOR_ID : code === K_NAME ? F_ACTOR_NAME : -1;
+  return code === K_ID ? F_TARGET_ID : code === K_NAME ? F_TARGET_NAME : code === K_TYPE ? F_TARGET_TYPE : -1;
 }
 
 /** The value of a field the index row reads, at `p`: where it ends, or -1 when it is not of the plain shape. */
@@ -325,7 +361,7 @@ function member(field: number, p: number, depth: number): number {
 
 /** Where a `null` at `p` ends, or -1. */
 function nullEnd(p: number): number {
-  return b[p]! === 0x6e && wordAt(p, 'null') ? p + 4 : -1;
+  return b[p]! === 0x6e && b[p + 1]! === 0x75 && b[p + 2]! === 0x6c && b[p + 3]! === 0x6c ? p + 4 : -1;
 }
 
 /** Where the value at `p` ends, or -1 when it is not plainly canonical. */
@@ -351,8 +387,8 @@ function value(p: number, depth: number, collect: number): number {
   }
   if (c === OPEN_OBJECT) return object(p, depth, collect, OTHER);
   if (c === OPEN_ARRAY) return array(p, depth, collect);
-  if (c === 0x74) return wordAt(p, 'true') ? p + 4 : -1;
-  if (c === 0x66) return wordAt(p, 'false') ? p + 5 : -1;
+  if (c === 0x74) return b[p + 1]! === 0x72 && b[p + 2]! === 0x75 && b[p + 3]! === 0x65 ? p + 4 : -1;
+  if (c === 0x66) return b[p + 1]! === 0x61 && b[p + 2]! === 0x6c && b[p + 3]! === 0x73 && b[p + 4]! === 0x65 ? p + 5 : -1;
   if (c === 0x6e) return nullEnd(p);
   return integerEnd(p);
 }
@@ -395,12 +431,6 @@ function stringEnd(p: number): number {
     // Past the end c is NaN, which fails the first test.
     if (!(c >= 0x20 && c <= 0x7e) || c === BACKSLASH) return -1;
   }
-}
-
-/** Whether the text at `p`, whose first character matched, goes on as `word`. */
-function wordAt(p: number, word: string): boolean {
-  for (let k = 1; k < word.length; k++) if (b[p + k]! !== word.charCodeAt(k)) return false;
-  return true;
 }
 
 function allDigits(s: number, e: number): boolean {

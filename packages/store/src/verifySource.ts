@@ -20,7 +20,7 @@ export function sqliteChunkSource(source: ReaderSource): ChunkSource {
   // Text and hex in one string, not blobs: a Buffer per value costs more than reading the row (see verifyTree.ts).
   const entries = db
     .prepare(
-      `SELECT CASE WHEN typeof(id) = 'text' THEN octet_length(id) || ' ' || id || lower(hex(leaf_hash)) || ' ' || CAST(data AS TEXT) END
+      `SELECT iif(typeof(id) = 'text', octet_length(id) || ' ' || id || lower(hex(leaf_hash)) || ' ' || CAST(data AS TEXT), NULL)
        FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx`,
     )
     .pluck();
