@@ -128,6 +128,7 @@ const cases: [string, (db: Database.Database) => void, Expected, Expected?][] = 
     const doc = db.prepare('SELECT doc FROM unit_text WHERE rowid = 576').pluck().get() as string;
     db.prepare('UPDATE unit_text SET doc = ? WHERE rowid = 576').run(doc.replace(/^(([^\n]*\n){3})(\S+)/, '$1x$3'));
   }, { index: 579, code: 'ERR_INDEX_MISMATCH' }],
+  ['a unit document with a two-byte character for its first', (db) => db.prepare("UPDATE unit_text SET doc = 'é' || substr(doc, 2) WHERE rowid = 576").run(), { index: 576, code: 'ERR_INDEX_MISMATCH' }],
   ['a unit document added inside a unit', (db) => db.prepare("INSERT INTO unit_text (rowid, doc) VALUES (700, 'zzz')").run(), { index: 700, code: 'ERR_INDEX_MISMATCH' }],
   ['a unit time range widened', (db) => db.prepare('UPDATE units SET max_time = max_time + 1 WHERE first = (SELECT max(first) FROM units)').run(), { code: 'ERR_INDEX_MISMATCH' }],
   ['a unit row removed', (db) => db.prepare('DELETE FROM units WHERE first = (SELECT first FROM units WHERE first > 300 LIMIT 1)').run(), { index: 308, code: 'ERR_INDEX_MISMATCH' }],

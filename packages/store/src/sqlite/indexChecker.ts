@@ -146,6 +146,8 @@ export class UnitComparer {
     let end = 0;
     if (this.#at >= 0) {
       // An ASCII document is compared as bytes, with the scan's bytes; any other with the row.
+      // (Written again if another comparer took the bytes meanwhile.)
+      if (this.#ascii && docBytes.holder !== this) docBytes.write(this.#doc as string, this);
       end = this.#ascii ? scannedSegmentEnd(docBytes.bytes, this.#docLength, this.#at, scan) : segmentEnd(this.#doc as string, this.#at, rowOfScan(scan));
     }
     return this.#step(scan.time, end);
@@ -174,7 +176,7 @@ export class UnitComparer {
     this.#doc = this.#d < docs.length && docs[this.#d]![0] === index ? docs[this.#d++]![1] : undefined;
     this.#stray = this.#d < docs.length && docs[this.#d]![0] <= last ? docs[this.#d]![0] : -1;
     this.#at = typeof this.#doc === 'string' ? 0 : -1;
-    this.#ascii = typeof this.#doc === 'string' && docBytes.write(this.#doc);
+    this.#ascii = typeof this.#doc === 'string' && docBytes.write(this.#doc, this);
     this.#docLength = this.#ascii ? (this.#doc as string).length : 0;
     this.#wrong = -1;
     return false;
@@ -230,25 +232,29 @@ export class UnitComparer {
   }
 }
 
-/** The document of the unit being compared, as bytes; one per thread, as comparers take turns within it. */
+/** The document of the unit being compared, as bytes: one buffer per thread, for the comparer that wrote it last. */
 const docBytes = {
   buffer: Buffer.alloc(64 * 1024),
   bytes: new Uint8Array(0),
-  /** Writes an ASCII document; false (nothing written) when it is not ASCII or too long. */
-  write(doc: string): boolean {
-    if (doc.length > this.buffer.length) {
-      if (doc.length > MAX_DOC_BYTES) return false;
-      this.buffer = Buffer.alloc(doc.length);
+  holder: undefined as UnitComparer | undefined,
+  /** Writes an ASCII document for `holder`; false (nothing written) when it is not ASCII or too long. */
+  write(doc: string, holder: UnitComparer): boolean {
+    this.holder = undefined;
+    // Room for any document of that length (at most 3 bytes a character), so that nothing is cut:
+    // then as many bytes as characters are written only when every character is ASCII.
+    if (3 * doc.length > this.buffer.length) {
+      if (doc.length > MAX_DOC_LENGTH) return false;
+      this.buffer = Buffer.alloc(3 * doc.length);
     }
-    // As many bytes as characters only when every character is ASCII.
     if (this.buffer.write(doc, 0, 'utf8') !== doc.length) return false;
     if (this.bytes.buffer !== this.buffer.buffer) this.bytes = new Uint8Array(this.buffer.buffer, this.buffer.byteOffset, this.buffer.length);
+    this.holder = holder;
     return true;
   },
 };
 
 /** Longer documents are compared as strings. */
-const MAX_DOC_BYTES = 16 * 1024 * 1024;
+const MAX_DOC_LENGTH = 1024 * 1024;
 
 /**
  * Where the segment of a scanned entry ends when the ASCII document `doc`
