@@ -115,8 +115,9 @@ const scan = {
   text: '',
   bytes: b,
   index: 0,
-  time: 0,
-  received: 0,
+  // Not 0: times are not small integers, and a field that changes its representation deoptimizes its readers.
+  time: NaN,
+  received: NaN,
   spans,
   details,
   detailCount: 0,

@@ -3,7 +3,7 @@
  * an event record in canonical form, naming the index it is stored at and the
  * id of its row, and a record that can be indexed. The plain case is scanned
  * in one pass (entryScan.ts), anything else parsed; both give the same
- * findings and rows (verifyEntry.test.ts).
+ * findings and rows (entryScan.test.ts).
  */
 import { canonicalize, type EventRecord } from '@stele/log';
 import { isPlainlyCanonical } from './canonicalText.js';
