@@ -426,13 +426,13 @@ function integerEnd(p: number): number {
  * or -1 when it holds anything but printable ASCII without escapes.
  */
 function stringEnd(p: number): number {
-  for (;; p++) {
-    const c = b[p]!;
-    if (c === QUOTE) return p;
-    // Past the end c is NaN, which fails the first test.
-    if (!(c >= 0x20 && c <= 0x7e) || c === BACKSLASH) return -1;
-  }
+  while (PLAIN[b[p]!] === 1) p++;
+  return b[p] === QUOTE ? p : -1;
 }
+
+/** 1 for the bytes a plain string holds as they are: printable ASCII but the quote and backslash (the zero after the text is not). */
+const PLAIN = new Uint8Array(256);
+for (let c = 0x20; c <= 0x7e; c++) PLAIN[c] = c === QUOTE || c === BACKSLASH ? 0 : 1;
 
 function allDigits(s: number, e: number): boolean {
   for (let k = s; k < e; k++) {
