@@ -78,19 +78,23 @@ async function main() {
   const verify = { worker: [], oneThread: [] };
   const minEntries = workerSettings.minEntries;
   for (let i = 0; i < REPS; i++) {
-    progress(`verify round ${i + 1} of ${REPS}: with the index worker, then on one thread`);
+    progress(`verify round ${i + 1} of ${REPS}: with the worker, then on one thread`);
     verify.worker.push(await verifyRate(log.dir));
     workerSettings.minEntries = Infinity;
     verify.oneThread.push(await verifyRate(log.dir));
     workerSettings.minEntries = minEntries;
   }
   removeDir(log.dir);
+  const rates = (runs) => runs.map((r) => r.rate);
+  // CPU time of the whole process (both threads) per entry, the least of the rounds: what other load on the machine changes least.
+  const cpu = (runs) => round(Math.min(...runs.map((r) => r.cpuMicros)));
   result.verify = {
     unit: 'entries/s',
     entries: N.verify,
     workerAvailable: existsSync(fileURLToPath(workerSettings.script)) && N.verify >= minEntries,
-    ...summary(verify.worker),
-    oneThread: summary(verify.oneThread),
+    ...summary(rates(verify.worker)),
+    oneThread: summary(rates(verify.oneThread)),
+    cpuMicrosPerEntry: { worker: cpu(verify.worker), oneThread: cpu(verify.oneThread) },
   };
 
   progress(`breakdown: ${N.breakdown} events in batches of 1000`);
@@ -127,15 +131,17 @@ async function rateOf(run) {
   return r.rate;
 }
 
-/** Entries per second of verifyLog, with the store opened as `stele verify` opens it. */
+/** Entries per second of verifyLog, with the store opened as `stele verify` opens it, and its CPU time per entry (µs). */
 async function verifyRate(dir) {
   const store = await openForAudit(dir);
   try {
     const t = now();
+    const cpu = process.cpuUsage();
     const result = await verifyLog({ driver: store.driver, verifier: store.verifier, origin: store.origin });
     const elapsed = now() - t;
+    const { user, system } = process.cpuUsage(cpu);
     if (!result.ok) throw new Error(`the bench log does not verify: ${JSON.stringify(result)}`);
-    return result.size / (elapsed / 1000);
+    return { rate: result.size / (elapsed / 1000), cpuMicros: (user + system) / result.size };
   } finally {
     await store.driver.close();
   }

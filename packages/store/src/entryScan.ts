@@ -457,8 +457,12 @@ function before(as: number, ae: number, bs: number, be: number): boolean {
 
 /** The leaf prefix 0x00 and the scanned entry's bytes (valid until the next scan): what its leaf hash is taken of. */
 export function leafInput(s: EntryScan): Uint8Array {
-  return new Uint8Array(s.bytes.buffer, s.bytes.byteOffset - 1, s.text.length + 1);
+  const length = s.text.length + 1;
+  // One view per length, made once: entries of a log come in a few hundred lengths.
+  return (leafViews[length] ??= new Uint8Array(scratch.buffer, scratch.byteOffset, length));
 }
+
+const leafViews: Uint8Array[] = [];
 
 /** A field's value, or null when absent. */
 export function fieldText(s: EntryScan, field: number): string | null {
