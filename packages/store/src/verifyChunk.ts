@@ -151,7 +151,7 @@ export async function checkChunk(source: ChunkSource, hx: HexHasher, work: Chunk
     ...(finding ? { finding } : {}),
     ...(problem ? { index: problem } : {}),
     covered: checked.covered,
-    ranges: walk.ranges,
+    ranges: [...walk.ranges],
     ...(!finding && !problem && end - start === 2 ** level ? { root: hx.hexOf(range.nodes[0]!) } : {}),
   };
 }
@@ -165,8 +165,8 @@ export async function checkChunk(source: ChunkSource, hx: HexHasher, work: Chunk
 class ChunkWalk {
   finding: ChunkFinding | undefined;
   problem: UnitProblem | undefined;
-  /** The chunk's compact range at each size the joins need. */
-  readonly ranges: [number, string[]][] = [];
+  /** The chunk's compact range at each size the joins need (a map: an array would change its kind of elements at the first). */
+  readonly ranges = new Map<number, string[]>();
   /** The tree of the chunk's leaves, its nodes in the hasher's own form (hex only where compared or handed back). */
   readonly range: HexRange;
   readonly #work: ChunkWork;
@@ -227,7 +227,7 @@ class ChunkWalk {
       return this.#stop(index, 'tree', err.first, err.code, err.message);
     }
     if (index + 1 === this.#size) {
-      this.ranges.push([this.#size, this.range.nodes.map(this.#hx.hexOf)]);
+      this.ranges.set(this.#size, this.range.nodes.map(this.#hx.hexOf));
       this.#size = this.#work.sizes[++this.#wanted] ?? -1;
     }
     return true;

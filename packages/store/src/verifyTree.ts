@@ -102,7 +102,14 @@ export class HexRange {
   readonly #level: number;
   readonly #inner: boolean;
   #count = 0;
-  readonly #stack: string[] = [];
+  /**
+   * The roots, largest first, in the first `#size` slots: an array made full
+   * of strings, so that its kind of elements never changes (which would
+   * undo the optimized code of every caller, once per chunk). A compact
+   * range has at most 64 roots.
+   */
+  readonly #stack: string[] = new Array<string>(64).fill('');
+  #size = 0;
 
   constructor(hx: HexHasher, level: number, inner = false) {
     this.#hx = hx;
@@ -110,9 +117,9 @@ export class HexRange {
     this.#inner = inner;
   }
 
-  /** The roots of the range, largest first. */
+  /** The roots of the range, largest first (a copy). */
   get nodes(): readonly string[] {
-    return this.#stack;
+    return this.#stack.slice(0, this.#size);
   }
 
   /** Appends the next root; `visitor.visit` may throw to stop (the range is then unusable). */
@@ -121,12 +128,13 @@ export class HexRange {
     let level = this.#level;
     let hash = root;
     while (index % 2 === 1) {
-      hash = this.#inner ? this.#hx.inner(this.#stack.pop()!, hash) : this.#hx.node(this.#stack.pop()!, hash);
+      const left = this.#stack[--this.#size]!;
+      hash = this.#inner ? this.#hx.inner(left, hash) : this.#hx.node(left, hash);
       index = (index - 1) / 2;
       level++;
       visitor.visit(level, index, hash);
     }
-    this.#stack.push(hash);
+    this.#stack[this.#size++] = hash;
     this.#count++;
   }
 }
