@@ -459,10 +459,12 @@ function before(as: number, ae: number, bs: number, be: number): boolean {
 export function leafInput(s: EntryScan): Uint8Array {
   const length = s.text.length + 1;
   // One view per length, made once: entries of a log come in a few hundred lengths.
-  return (leafViews[length] ??= new Uint8Array(scratch.buffer, scratch.byteOffset, length));
+  let view = leafViews.get(length);
+  if (view === undefined) leafViews.set(length, (view = new Uint8Array(scratch.buffer, scratch.byteOffset, length)));
+  return view;
 }
 
-const leafViews: Uint8Array[] = [];
+const leafViews = new Map<number, Uint8Array>();
 
 /** A field's value, or null when absent. */
 export function fieldText(s: EntryScan, field: number): string | null {
