@@ -193,6 +193,23 @@ test('a log that grows while it is verified verifies at the size it had', async 
   }
 });
 
+test("a caller's hasher whose digests are not 32 bytes is held to the stored hashes, not to their beginnings", async () => {
+  // Against the type, as a caller's JavaScript may: the first 16 bytes of every hash.
+  const short = {
+    size: 32,
+    emptyRoot: () => nodeHasher.emptyRoot().slice(0, 16),
+    hashLeaf: (entry: Uint8Array) => nodeHasher.hashLeaf(entry).slice(0, 16),
+    hashChildren: (left: Uint8Array, right: Uint8Array) => nodeHasher.hashChildren(left, right).slice(0, 16),
+  } as const;
+  const store = await openForAudit(pristine);
+  try {
+    const result = await verifyLog({ driver: store.driver, verifier: store.verifier, origin: store.origin, hasher: short });
+    expect(result).toMatchObject({ ok: false, index: 0, code: 'ERR_LEAF_HASH_MISMATCH' });
+  } finally {
+    await store.driver.close();
+  }
+});
+
 describe('verifyLog on one thread', () => {
   test.each(cases)('%s', async (_name, edit, expected, small) => {
     const dir = tampered(edit);

@@ -200,7 +200,8 @@ class ChunkWalk {
     if (scan === undefined && text.includes('\ufffd')) return false;
     const hx = this.#hx;
     const leaf = scan !== undefined ? hx.leafOfPrefixed(leafInput(scan)) : hx.leafOfText(text);
-    if (!packed.startsWith(leaf, unpacked.leaf)) return false;
+    // 64 characters of hex, the cut's own length (a caller's hasher may make digests of other sizes).
+    if (leaf.length !== 64 || !packed.startsWith(leaf, unpacked.leaf)) return false;
     return this.#entry(index, packed.slice(unpacked.id, unpacked.leaf), text, scan, leaf);
   }
 
