@@ -17,7 +17,8 @@ export function sqliteChunkSource(source: ReaderSource): ChunkSource {
   // Not read-only when the store is not: SQLite checks FTS5 through a statement that needs it either way.
   const db = new Database(source.path, { readonly: source.readonly, fileMustExist: true });
   db.pragma('busy_timeout = 5000');
-  // Text and hex in one string, not blobs: a Buffer per value costs more than reading the row (see verifyTree.ts).
+  // One string a row, of text and hex, not blobs: a Buffer per value, or a row of four values, costs more than
+  // reading it. verifyChunk.ts's PackedEntry says what it holds and where its cut is trusted.
   const entries = db
     .prepare(
       `SELECT iif(typeof(id) = 'text', octet_length(id) || ' ' || id || lower(hex(leaf_hash)) || ' ' || CAST(data AS TEXT), NULL)
@@ -48,10 +49,13 @@ export function sqliteChunkSource(source: ReaderSource): ChunkSource {
 /** The query index of a chunk through a driver's checker: the chunk's rows at once, in order. */
 class DriverUnits implements ChunkIndexCheck {
   readonly #rows: IndexRow[] = [];
-  constructor(
-    readonly checker: IndexChecker,
-    readonly start: number,
-  ) {}
+  readonly #checker: IndexChecker;
+  readonly #start: number;
+
+  constructor(checker: IndexChecker, start: number) {
+    this.#checker = checker;
+    this.#start = start;
+  }
 
   add(row: IndexRow): undefined {
     this.#rows.push(row);
@@ -62,9 +66,9 @@ class DriverUnits implements ChunkIndexCheck {
   }
 
   async end(): Promise<{ problem?: UnitProblem; covered: number }> {
-    const { start } = this;
+    const start = this.#start;
     const rows = this.#rows;
-    const problem = await this.checker.check(start, rows);
+    const problem = await this.#checker.check(start, rows);
     // Fed in order, the checker finds a problem with the rows it has: reported as found with them.
     return problem ? { problem: { ...problem, needs: start + rows.length }, covered: start } : { covered: start + rows.length };
   }
