@@ -8,20 +8,12 @@ import {
 import { initStore, openStore, type Store } from './dataDir.js';
 import type { CommitEvent } from './log.js';
 import type { StoreError } from './errors.js';
+import { event } from './testEvent.js';
 import { nodeHasher } from './hash.js';
 import { verifyLog } from './verify.js';
 
 let dir: string;
 let store: Store;
-
-const event = (i: number, extra: Record<string, unknown> = {}) => ({
-  source: 'emacs',
-  action: 'file.save',
-  time: '2026-11-27T10:00:00.000Z',
-  actor: { email: `user${i % 3}@example.com` },
-  target: { type: 'file', id: `/home/u/f${i}.el` },
-  ...extra,
-});
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'stele-log-'));

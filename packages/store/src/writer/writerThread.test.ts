@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { initStore, openStore, type Store } from '../dataDir.js';
 import type { Batch } from '../driver.js';
 import { openSqliteDriver } from '../sqlite/driver.js';
+import { event } from '../testEvent.js';
 import { verifyLog } from '../verify.js';
 import { withWriterThread, writerSettings } from './writerThread.js';
 
@@ -23,15 +24,6 @@ afterAll(() => {
 
 let dir: string;
 let stores: Store[];
-
-const event = (i: number, extra: Record<string, unknown> = {}) => ({
-  source: 'emacs',
-  action: 'file.save',
-  time: '2026-11-27T10:00:00.000Z',
-  actor: { email: `user${i % 3}@example.com` },
-  target: { type: 'file', id: `/home/u/f${i}.el` },
-  ...extra,
-});
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'stele-writer-'));
