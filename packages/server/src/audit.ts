@@ -26,6 +26,24 @@ export function collectorActor(): Actor {
   return { id: `stele-collector@${hostname()}`, name: 'Stele collector', verified: false };
 }
 
+/**
+ * A finding of the collector about a device (`stele.gap`, `stele.retired-report`):
+ * its id is derived from `key` and its time is the offending event's
+ * `received`, so a re-check or a second collector records it once.
+ */
+export function deviceFinding(finding: { action: string; idPrefix: string; key: string; device: string; time: string; details: Record<string, unknown> }): Record<string, unknown> {
+  return {
+    id: `${finding.idPrefix}/${createHash('sha256').update(finding.key).digest('hex').slice(0, 32)}`,
+    time: finding.time,
+    source: 'stele',
+    action: finding.action,
+    actor: collectorActor(),
+    target: { type: 'device', id: finding.device },
+    outcome: 'failure',
+    details: finding.details,
+  };
+}
+
 /** A stable hash of a configuration, to notice when it changed between starts. */
 export function configHash(config: object): string {
   return createHash('sha256').update(JSON.stringify(config, Object.keys(flatten(config)).sort())).digest('hex');

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { EventRecord } from '@stele/log';
-import { collectorActor } from '../audit.js';
+import { deviceFinding } from '../audit.js';
 import type { DeviceEvent, DevicePerson, DeviceState, Retirement } from './chain.js';
 
 /**
@@ -47,6 +46,16 @@ export function personOf(actor: EventRecord['actor']): DevicePerson {
   if (actor.name !== undefined) p.name = actor.name;
   if (actor.idp !== undefined) p.idp = actor.idp;
   return p;
+}
+
+/** The actor as a device's {@link DeviceState.user}: who sent its event (no display name). */
+export function userOf(actor: EventRecord['actor']): DeviceState['user'] {
+  const user = {} as DeviceState['user'];
+  if (actor.id !== undefined) user.id = actor.id;
+  if (actor.email !== undefined) user.email = actor.email;
+  if (actor.idp !== undefined) user.idp = actor.idp;
+  user.verified = actor.verified;
+  return user;
 }
 
 /**
@@ -107,15 +116,12 @@ export function reportRetired(state: DeviceState & { retired: Retirement }, even
  */
 export function retiredReportEvent(retired: Retirement, offending: EventRecord): Record<string, unknown> {
   const device = offending.device!;
-  const key = createHash('sha256').update(`${device.id}\n${retired.index}`).digest('hex').slice(0, 32);
-  return {
-    id: `stele-retired/${key}`,
-    time: offending.received,
-    source: 'stele',
+  return deviceFinding({
     action: 'stele.retired-report',
-    actor: collectorActor(),
-    target: { type: 'device', id: device.id },
-    outcome: 'failure',
+    idPrefix: 'stele-retired',
+    key: `${device.id}\n${retired.index}`,
+    device: device.id,
+    time: offending.received,
     details: {
       device: device.id,
       seq: device.seq,
@@ -123,5 +129,5 @@ export function retiredReportEvent(retired: Retirement, offending: EventRecord):
       retired: { index: retired.index, at: retired.at, by: retired.by, reason: retired.reason },
       user: personOf(offending.actor),
     },
-  };
+  });
 }

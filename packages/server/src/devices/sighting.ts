@@ -2,6 +2,7 @@ import { createHash, hash } from 'node:crypto';
 import { canonicalBytes, fromUtf8, STORE_FIELDS, type Device, type EventRecord } from '@stele/log';
 import { parseRecord, type LogEntry, type StoredEntry } from '@stele/store';
 import { BOUND_DETAILS, sentForm } from '../auth/bind.js';
+import { userOf } from './action.js';
 import type { DeviceEvent, DeviceState } from './chain.js';
 import { memberOf, membersOf, type Member } from './members.js';
 
@@ -51,13 +52,7 @@ export class Sighting implements DeviceEvent {
   }
 
   get user(): DeviceState['user'] {
-    const a = this.member('actor') as EventRecord['actor'];
-    const user = {} as DeviceState['user'];
-    if (a.id !== undefined) user.id = a.id;
-    if (a.email !== undefined) user.email = a.email;
-    if (a.idp !== undefined) user.idp = a.idp;
-    user.verified = a.verified;
-    return user;
+    return userOf(this.member('actor') as EventRecord['actor']);
   }
 
   get submitter(): DeviceState['submitter'] {

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { EventRecord } from '@stele/log';
 import { parseRecord, StoreError, type CommitEvent, type Log, type LogEntry, type StoredEntry } from '@stele/store';
-import { collectorActor } from '../audit.js';
-import { actionOf, applyAction, reportRetired, retiredReportEvent, type DeviceAction } from './action.js';
+import { deviceFinding } from '../audit.js';
+import { actionOf, applyAction, reportRetired, retiredReportEvent, userOf, type DeviceAction } from './action.js';
 import { checkNext, checkOrder, type DeviceEvent, type DeviceState, type Gap, type Retirement } from './chain.js';
 import type { DeviceStore } from './deviceStore.js';
 import { memberOf } from './members.js';
@@ -37,23 +36,12 @@ export interface DeviceTracker {
 
 /** A gap's event: deterministic id and time, so a second collector or a re-check records it once. */
 export function gapEvent(gap: Gap, offending: EventRecord): Record<string, unknown> {
-  const key = createHash('sha256').update(`${gap.device}\n${gap.index}\n${gap.kind}`).digest('hex').slice(0, 32);
-  const a = offending.actor;
-  const user = { ...(a.id !== undefined && { id: a.id }), ...(a.email !== undefined && { email: a.email }), ...(a.idp !== undefined && { idp: a.idp }), verified: a.verified };
+  const user = userOf(offending.actor);
   const details =
     gap.kind === 'seq'
       ? { device: gap.device, kind: 'seq', missing: { from: gap.from, to: gap.to }, seq: gap.seq, index: gap.index, user }
       : { device: gap.device, kind: 'chain', seq: gap.seq, index: gap.index, expectedPrev: gap.expected, prev: gap.prev, user };
-  return {
-    id: `stele-gap/${key}`,
-    time: offending.received,
-    source: 'stele',
-    action: 'stele.gap',
-    actor: collectorActor(),
-    target: { type: 'device', id: gap.device },
-    outcome: 'failure',
-    details,
-  };
+  return deviceFinding({ action: 'stele.gap', idPrefix: 'stele-gap', key: `${gap.device}\n${gap.index}\n${gap.kind}`, device: gap.device, time: offending.received, details });
 }
 
 const isGapRecord = (r: EventRecord) => r.source === 'stele' && r.action === 'stele.gap' && typeof r.details?.device === 'string';
