@@ -473,7 +473,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
       await reload();
       if (listeners.size === 0) return;
       for (let at = before; at < size; at += 1000) {
-        const entries = (await driver.readEntries(at, Math.min(size, at + 1000))).map(toLogEntry);
+        const entries = (await driver.readEntries(at, Math.min(size, at + 1000))).map(committedEntry);
         const event: CommitEvent = { entries, size, checkpoint: latest! };
         for (const listener of listeners) listener(event);
       }
