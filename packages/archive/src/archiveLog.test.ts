@@ -1,11 +1,10 @@
 import { afterEach, expect, test } from 'vitest';
 import { bundlesForSize, entriesPath, fromUtf8, tilePath, tilesForSize } from '@stele/log';
 import { createArchiver, type ArchiverOptions } from './archiveLog.js';
-import type { ArchiveError } from './errors.js';
 import { LATEST_PATH, checkpointPath, objectsBetween } from './layout.js';
 import { openMemoryTarget, type MemoryTarget } from './memoryTarget.js';
 import { logSource } from './source.js';
-import { testLog, type TestLog } from './testLog.js';
+import { codeOf, testLog, type TestLog } from './testLog.js';
 
 const LOCK = { mode: 'COMPLIANCE' as const, retainUntil: new Date(Date.UTC(2030, 0, 1)) };
 const logs: TestLog[] = [];
@@ -23,15 +22,6 @@ const archiverFor = (log: TestLog, target: MemoryTarget, extra: Partial<Archiver
   createArchiver({ source: logSource(log.store.log), target, verifier: log.store.verifier, lock: () => LOCK, concurrency: 3, ...extra });
 
 const exportPaths = (size: number) => [...bundlesForSize(size).map((b) => entriesPath(b.index, b.width)), ...tilesForSize(size).map(tilePath)];
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as ArchiveError).code;
-  }
-  return undefined;
-}
 
 test('a first run writes the files of stele export, then checkpoints/<size>, then the well-known checkpoint, all locked', async () => {
   const log = await newLog(700);

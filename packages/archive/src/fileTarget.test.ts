@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import type { ArchiveError } from './errors.js';
 import { openFileTarget } from './fileTarget.js';
+import { codeOf } from './testLog.js';
 
 let root: string;
 beforeEach(() => {
@@ -15,15 +15,6 @@ afterEach(() => {
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const LOCK = { mode: 'COMPLIANCE' as const, retainUntil: new Date(Date.UTC(2031, 5, 1)) };
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as ArchiveError).code;
-  }
-  return undefined;
-}
 
 test('create writes a complete read-only file with the retain-until date as atime, and never replaces it', async () => {
   const target = openFileTarget({ path: root });

@@ -1,11 +1,13 @@
 /**
  * Test support for the archive's unit tests: a real log in a temporary
- * directory, grown on demand. Not exported from the package.
+ * directory, grown on demand, and the code of a failure. Not exported from
+ * the package.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initStore, openStore, type Store } from '@stele/store';
+import type { ArchiveError } from './errors.js';
 
 /** A log in a temporary directory. */
 export interface TestLog {
@@ -40,4 +42,14 @@ export async function testLog(size: number, origin = 'example.com/archive-test')
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The code of the ArchiveError `promise` rejects with; undefined if it resolves. */
+export async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+  } catch (err) {
+    return (err as ArchiveError).code;
+  }
+  return undefined;
 }
