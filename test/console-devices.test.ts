@@ -16,13 +16,12 @@
  * Screenshots go to test-artifacts/ (not committed). Skips when
  * /usr/bin/chromium is absent (apt-get install -y chromium).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { AUDIENCE, CLI_CLIENT, startProvider, type TestProvider } from './oidcProvider.js';
-import { ROOT, removeTempDirs, tempDir } from './helpers.js';
+import { startProvider, writeCollectorConfig, type TestProvider } from './oidcProvider.js';
+import { ROOT, freePort, removeTempDirs, tempDir } from './helpers.js';
 import { startCollector, type Collector } from './sourcesProcess.js';
 import { CHROMIUM, launchChromium } from './browser.js';
 
@@ -33,18 +32,6 @@ const KIOSK = 'kiosk-lobby';
 const REASON = 'Wiped and sent for recycling (asset 4411, INC-311)';
 
 if (!hasChromium) console.warn(`test/console-devices.test.ts: skipped: ${CHROMIUM} is absent (apt-get install -y chromium)`);
-
-/** A port no one listens on now: the console's origin must be known before the provider starts. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface ListedDevice {
   id: string;
@@ -84,14 +71,7 @@ describe.skipIf(!hasChromium)('managing devices in the console, in Chromium', ()
     origin = `http://127.0.0.1:${port}`;
     provider = await startProvider({ redirectUris: [`${origin}/`] });
     const config = join(tempDir('console-devices-config'), 'stele.json');
-    writeFileSync(config, JSON.stringify({
-      oidc: {
-        issuers: [{
-          name: 'testidp', issuer: provider.issuer, audience: AUDIENCE, clientId: CLI_CLIENT, resource: AUDIENCE,
-          scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'], roles: { admin: ['stele-admins'], read: ['auditors'] },
-        }],
-      },
-    }));
+    writeCollectorConfig(config, provider);
     collector = await startCollector(join(tempDir('console-devices'), 'data'), { port, args: ['--config', config] });
     await post([1, 2, 3].map((seq) => deviceEvent(LAPTOP, seq)));
     await post([1, 2].map((seq) => deviceEvent(KIOSK, seq)));

@@ -18,13 +18,12 @@
  * Screenshots go to test-artifacts/ (not committed). Skips when
  * /usr/bin/chromium is absent (apt-get install -y chromium).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { AUDIENCE, CLI_CLIENT, startProvider, type TestProvider } from './oidcProvider.js';
-import { ROOT, removeTempDirs, seedEvent, tempDir } from './helpers.js';
+import { startProvider, writeCollectorConfig, type TestProvider } from './oidcProvider.js';
+import { ROOT, freePort, removeTempDirs, seedEvent, tempDir } from './helpers.js';
 import { startCollector, type Collector } from './sourcesProcess.js';
 import { CHROMIUM, launchChromium } from './browser.js';
 
@@ -33,18 +32,6 @@ const ARTIFACTS = join(ROOT, 'test-artifacts');
 const COUNT = 30;
 
 if (!hasChromium) console.warn(`test/console-signin.test.ts: skipped: ${CHROMIUM} is absent (apt-get install -y chromium)`);
-
-/** A port no one listens on now: the console's origin must be known before the provider starts. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe.skipIf(!hasChromium)('signing in to the console with the identity provider, in Chromium', () => {
   let provider: TestProvider;
@@ -57,14 +44,7 @@ describe.skipIf(!hasChromium)('signing in to the console with the identity provi
     origin = `http://127.0.0.1:${port}`;
     provider = await startProvider({ redirectUris: [`${origin}/`] });
     const config = join(tempDir('console-signin-config'), 'stele.json');
-    writeFileSync(config, JSON.stringify({
-      oidc: {
-        issuers: [{
-          name: 'testidp', issuer: provider.issuer, audience: AUDIENCE, clientId: CLI_CLIENT, resource: AUDIENCE,
-          scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'], roles: { admin: ['stele-admins'], read: ['auditors'] },
-        }],
-      },
-    }));
+    writeCollectorConfig(config, provider);
     collector = await startCollector(join(tempDir('console-signin'), 'data'), { port, args: ['--config', config] });
     expect(collector.url.replace(/\/$/, '')).toBe(origin);
     const response = await fetch(`${origin}/v1/events`, {

@@ -11,10 +11,9 @@
  * Debian's emacs-nox, elpa-package-lint and elpa-magit).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { AUDIENCE, CLI_CLIENT, approveDevice, startProvider, type TestProvider } from './oidcProvider.js';
+import { approveDevice, startProvider, writeCollectorConfig, type TestProvider } from './oidcProvider.js';
 import { BIN, ROOT, removeTempDirs, requireBuild, tempDir } from './helpers.js';
 
 const EMACS_DIR = join(ROOT, 'emacs');
@@ -66,14 +65,7 @@ describe.skipIf(!hasEmacs)('the Emacs package', () => {
       provider = await startProvider();
       const dir = join(tempDir('emacs-login'), 'data');
       const config = join(tempDir('emacs-login-config'), 'stele.json');
-      writeFileSync(config, JSON.stringify({
-        oidc: {
-          issuers: [{
-            name: 'testidp', issuer: provider.issuer, audience: AUDIENCE, clientId: CLI_CLIENT, resource: AUDIENCE,
-            scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'], roles: { admin: ['stele-admins'], read: ['auditors'] },
-          }],
-        },
-      }));
+      writeCollectorConfig(config, provider);
       server = spawn(process.execPath, [BIN, 'serve', '--dir', dir, '--port', '0', '--config', config], {
         cwd: ROOT, env: cleanEnv({ STELE_LOG_LEVEL: 'warn' }), stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -9,6 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +82,18 @@ export async function steleJson<T = Record<string, unknown>>(args: readonly stri
     throw new Error(`stele ${args.join(' ')} exited ${result.code} without JSON on stdout:\n${result.stdout}\n${result.stderr}`);
   }
   return { ...result, json };
+}
+
+/** A loopback port no one listens on now, for a server whose address must be known before it starts. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 const made: string[] = [];

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { AUDIENCE, CLI_CLIENT, approveAuthorization, approveDevice, startProvider, type TestProvider } from './oidcProvider.js';
+import { CLI_CLIENT, approveAuthorization, approveDevice, startProvider, writeCollectorConfig, type TestProvider } from './oidcProvider.js';
 import { BIN, ROOT, removeTempDirs, requireBuild, stele, steleJson, tempDir } from './helpers.js';
 
 let provider: TestProvider;
@@ -28,14 +28,7 @@ beforeAll(async () => {
   provider = await startProvider();
   dir = join(tempDir('login'), 'data');
   const config = join(tempDir('login-config'), 'stele.json');
-  writeFileSync(config, JSON.stringify({
-    oidc: {
-      issuers: [{
-        name: 'testidp', issuer: provider.issuer, audience: AUDIENCE, clientId: CLI_CLIENT, resource: AUDIENCE,
-        scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'], roles: { admin: ['stele-admins'], read: ['auditors'] },
-      }],
-    },
-  }));
+  writeCollectorConfig(config, provider);
   server = spawn(process.execPath, [BIN, 'serve', '--dir', dir, '--port', '0', '--config', config], { cwd: ROOT, env: childEnv({}), stdio: ['ignore', 'pipe', 'pipe'] });
   server.stdout!.resume();
   url = await new Promise<string>((resolve, reject) => {

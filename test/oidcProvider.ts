@@ -8,6 +8,7 @@
  * plain HTTP requests against the provider's own device verification and
  * development login/consent pages, following redirects with a cookie jar.
  */
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
@@ -134,6 +135,22 @@ export async function startProvider(options: ProviderOptions = {}): Promise<Test
     jwksFetches: () => fetches,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * Writes at `path` a `stele.json` whose collector trusts `provider`: tokens
+ * for AUDIENCE, the CLI client, group stele-admins as admins and auditors as
+ * readers.
+ */
+export function writeCollectorConfig(path: string, provider: TestProvider): void {
+  writeFileSync(path, JSON.stringify({
+    oidc: {
+      issuers: [{
+        name: 'testidp', issuer: provider.issuer, audience: AUDIENCE, clientId: CLI_CLIENT, resource: AUDIENCE,
+        scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'], roles: { admin: ['stele-admins'], read: ['auditors'] },
+      }],
+    },
+  }));
 }
 
 /** Cookies by name, kept across requests to one provider (paths ignored: every test cookie is sent back). */

@@ -13,11 +13,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { EventRecord } from '@stele/log';
-import { removeTempDirs, requireBuild, stele, steleJson, tempDir } from './helpers.js';
+import { freePort, removeTempDirs, requireBuild, stele, steleJson, tempDir } from './helpers.js';
 import { childEnv, startCollector, type Collector } from './sourcesProcess.js';
 
 let root: string;
@@ -27,18 +26,6 @@ let collector: Collector | undefined;
 let tokenFile: string;
 let bare: string;
 let work: string;
-
-/** A free loopback port, so the collector can come back on the same address the hooks know. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port: p } = server.address() as { port: number };
-      server.close(() => resolve(p));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** git without the caller's configuration, as alice. */
 function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
