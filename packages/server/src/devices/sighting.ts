@@ -15,6 +15,9 @@ export function chainHash(record: EventRecord): string {
 const LEFT_OUT = new Set(STORE_FIELDS);
 const BOUND = new Set<string>(BOUND_DETAILS);
 
+/** A stored entry's record: the one a commit already holds, else parsed from its bytes. */
+export const recordOf = (e: StoredEntry): EventRecord => (e as Partial<LogEntry>).record ?? parseRecord(e.bytes);
+
 const valueOf = (bytes: Uint8Array, m: Member): unknown => JSON.parse(fromUtf8(bytes.subarray(m.value, m.end)));
 
 /**
@@ -44,7 +47,7 @@ export class Sighting implements DeviceEvent {
 
   /** The whole record (for a gap's event). */
   get record(): EventRecord {
-    return (this.parsed ??= (this.entry as Partial<LogEntry>).record ?? parseRecord(this.entry.bytes));
+    return (this.parsed ??= recordOf(this.entry));
   }
 
   get received(): string {

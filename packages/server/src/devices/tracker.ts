@@ -1,11 +1,11 @@
 import type { EventRecord } from '@stele/log';
-import { parseRecord, StoreError, type CommitEvent, type Log, type LogEntry, type StoredEntry } from '@stele/store';
+import { StoreError, type CommitEvent, type Log, type LogEntry, type StoredEntry } from '@stele/store';
 import { deviceFinding } from '../audit.js';
 import { actionOf, applyAction, reportRetired, retiredReportEvent, userOf, type DeviceAction } from './action.js';
 import { checkNext, checkOrder, type DeviceEvent, type DeviceState, type Gap, type Retirement } from './chain.js';
 import type { DeviceStore } from './deviceStore.js';
 import { memberOf } from './members.js';
-import { Sighting } from './sighting.js';
+import { recordOf, Sighting } from './sighting.js';
 
 export { chainHash } from './sighting.js';
 
@@ -61,7 +61,6 @@ const fromStele = (bytes: Uint8Array) => {
   const source = memberOf(bytes, 'source');
   return source !== undefined && source.end - source.value === STELE.length && STELE.every((b, i) => bytes[source.value + i] === b);
 };
-const recordOf = (e: StoredEntry): EventRecord => (e as Partial<LogEntry>).record ?? parseRecord(e.bytes);
 
 /** True when one device's events are already in checkOrder (the common case: a device sends in order). */
 const inOrder = (events: readonly DeviceEvent[]) => events.every((e, i) => i === 0 || checkOrder(events[i - 1]!, e) <= 0);
