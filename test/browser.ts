@@ -1,4 +1,4 @@
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 /** Debian's Chromium; the browser tests skip, saying so, where it is absent. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -14,4 +14,18 @@ export async function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+/**
+ * A fresh browser profile (no pinned key, no token) at the console served at
+ * `url`, signed in with `token`, once the results table shows rows.
+ */
+export async function signIn(browser: Browser, url: string, token: string, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+  const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(url + '/');
+  await page.fill('#token', token);
+  await page.click('form.token button');
+  await page.waitForSelector('table.results tbody tr');
+  return page;
 }

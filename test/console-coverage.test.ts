@@ -8,10 +8,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { ROOT, removeTempDirs, seedEvent, steleJson, tempDir } from './helpers.js';
+import type { Browser } from 'playwright-core';
+import { ROOT, createReadToken, postEvents, removeTempDirs, seedEvent, tempDir } from './helpers.js';
 import { startCollector, type Collector } from './sourcesProcess.js';
-import { CHROMIUM, launchChromium } from './browser.js';
+import { CHROMIUM, launchChromium, signIn } from './browser.js';
 
 const hasChromium = existsSync(CHROMIUM);
 const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -26,11 +26,7 @@ describe.skipIf(!hasChromium)('the console coverage page in Chromium', () => {
   let readToken: string;
 
   const post = async (events: unknown[]) => {
-    const response = await fetch(`${collector.url}/v1/events`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${collector.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify(events),
-    });
+    const response = await postEvents(collector.url, collector.adminToken, events);
     expect(response.status).toBe(201);
   };
 
@@ -45,8 +41,7 @@ describe.skipIf(!hasChromium)('the console coverage page in Chromium', () => {
     await post(Array.from({ length: BULK }, (_, i) => ({ ...seedEvent(10 + i), device: undefined })));
     // A device with no gap.
     await post([{ ...seedEvent(0), id: 'quiet-1', time: new Date(now - 3_600_000).toISOString(), device: { id: 'git-quiet', seq: 1 } }]);
-    const created = await steleJson<{ token: string }>(['token', 'create', '--dir', dir, '--name', 'console', '--scope', 'read', '--json']);
-    readToken = created.json.token;
+    readToken = await createReadToken(dir);
     // The collector follows the log after each commit: wait for the gap to be counted.
     for (let i = 0; ; i++) {
       const body = (await (await fetch(`${collector.url}/v1/devices`, { headers: { authorization: `Bearer ${readToken}` } })).json()) as { devices: { id: string; gaps: number }[] };
@@ -64,15 +59,7 @@ describe.skipIf(!hasChromium)('the console coverage page in Chromium', () => {
     removeTempDirs();
   });
 
-  async function signedIn(): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    await page.goto(collector.url + '/');
-    await page.fill('#token', readToken);
-    await page.click('form.token button');
-    await page.waitForSelector('table.results tbody tr');
-    return page;
-  }
+  const signedIn = () => signIn(browser, collector.url, readToken);
 
   test('the search page draws a timeline of the whole search, not only the rows shown', async () => {
     const page = await signedIn();

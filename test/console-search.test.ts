@@ -13,7 +13,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { ROOT, SEED_EPOCH, removeTempDirs, seedEvent, steleJson, tempDir } from './helpers.js';
+import { ROOT, SEED_EPOCH, createReadToken, postEvents, removeTempDirs, seedEvent, tempDir } from './helpers.js';
 import { startCollector, type Collector } from './sourcesProcess.js';
 import { CHROMIUM, launchChromium } from './browser.js';
 
@@ -44,13 +44,9 @@ describe.skipIf(!hasChromium)('the console search in Chromium', () => {
     const dir = join(tempDir('console-search'), 'data');
     collector = await startCollector(dir);
     // No device sequences: the collector adds no stele.gap events, so the hour holds the seed alone.
-    const response = await fetch(`${collector.url}/v1/events`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${collector.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify(seeded.map((e) => ({ ...e, device: undefined }))),
-    });
+    const response = await postEvents(collector.url, collector.adminToken, seeded.map((e) => ({ ...e, device: undefined })));
     expect(response.status).toBe(201);
-    readToken = (await steleJson<{ token: string }>(['token', 'create', '--dir', dir, '--name', 'console', '--scope', 'read', '--json'])).json.token;
+    readToken = await createReadToken(dir);
     browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
   });

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startProvider, writeCollectorConfig, type TestProvider } from './oidcProvider.js';
-import { ROOT, freePort, removeTempDirs, seedEvent, tempDir } from './helpers.js';
+import { ROOT, freePort, postEvents, removeTempDirs, seedEvent, tempDir } from './helpers.js';
 import { startCollector, type Collector } from './sourcesProcess.js';
 import { CHROMIUM, launchChromium } from './browser.js';
 
@@ -47,11 +47,7 @@ describe.skipIf(!hasChromium)('signing in to the console with the identity provi
     writeCollectorConfig(config, provider);
     collector = await startCollector(join(tempDir('console-signin'), 'data'), { port, args: ['--config', config] });
     expect(collector.url.replace(/\/$/, '')).toBe(origin);
-    const response = await fetch(`${origin}/v1/events`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${collector.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify(Array.from({ length: COUNT }, (_, i) => seedEvent(i))),
-    });
+    const response = await postEvents(origin, collector.adminToken, Array.from({ length: COUNT }, (_, i) => seedEvent(i)));
     expect(response.status).toBe(201);
     browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });

@@ -12,9 +12,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { ROOT, removeTempDirs, seedEvent, stele, steleJson, tempDir } from './helpers.js';
+import { ROOT, createReadToken, postEvents, removeTempDirs, seedEvent, stele, tempDir } from './helpers.js';
 import { startCollector, type Collector } from './sourcesProcess.js';
-import { CHROMIUM, launchChromium } from './browser.js';
+import { CHROMIUM, launchChromium, signIn } from './browser.js';
 
 const hasChromium = existsSync(CHROMIUM);
 const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -30,14 +30,9 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
   beforeAll(async () => {
     const dir = join(tempDir('console'), 'data');
     collector = await startCollector(dir);
-    const response = await fetch(`${collector.url}/v1/events`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${collector.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify(Array.from({ length: COUNT }, (_, i) => seedEvent(i))),
-    });
+    const response = await postEvents(collector.url, collector.adminToken, Array.from({ length: COUNT }, (_, i) => seedEvent(i)));
     expect(response.status).toBe(201);
-    const created = await steleJson<{ token: string }>(['token', 'create', '--dir', dir, '--name', 'console', '--scope', 'read', '--json']);
-    readToken = created.json.token;
+    readToken = await createReadToken(dir);
     browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
   });
@@ -49,15 +44,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
   });
 
   /** A fresh browser profile (no pinned key, no token) signed in with the read token. */
-  async function signedIn(colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
-    const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    await page.goto(collector.url + '/');
-    await page.fill('#token', readToken);
-    await page.click('form.token button');
-    await page.waitForSelector('table.results tbody tr');
-    return page;
-  }
+  const signedIn = (colorScheme: 'light' | 'dark' = 'light') => signIn(browser, collector.url, readToken, colorScheme);
 
   const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
 
@@ -81,11 +68,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     await page.click('button.live');
     await page.locator('button.live[aria-pressed="true"][data-open="true"]').waitFor();
     const live = { ...seedEvent(0), id: 'live-1', time: new Date().toISOString(), device: undefined };
-    const posted = await fetch(`${collector.url}/v1/events`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${collector.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify(live),
-    });
+    const posted = await postEvents(collector.url, collector.adminToken, live);
     expect(posted.status).toBe(201);
     await page.locator('table.results tbody tr[data-id="live-1"]').waitFor();
     expect(await page.locator('table.results tbody tr').first().getAttribute('data-id')).toBe('live-1');

@@ -96,6 +96,20 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** POSTs `events` (one or an array) to the collector at `url` with `token`, as JSON. */
+export function postEvents(url: string, token: string, events: unknown): Promise<Response> {
+  return fetch(`${url}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(events),
+  });
+}
+
+/** A new read-scoped API token named `name`, made with `stele token create` on the log in `dir`. */
+export async function createReadToken(dir: string, name = 'console'): Promise<string> {
+  return (await steleJson<{ token: string }>(['token', 'create', '--dir', dir, '--name', name, '--scope', 'read', '--json'])).json.token;
+}
+
 const made: string[] = [];
 
 /** A new empty temporary directory, removed by {@link removeTempDirs}. */
