@@ -324,10 +324,11 @@ describe('newEventId', () => {
     expect(valid({ ...minimal, id }).id).toBe(id);
   });
 
-  it('uses the current time by default and differs every call', () => {
+  it('uses the current time by default and differs every call, across refills of the random pool', () => {
     const before = Date.now();
-    const ids = new Set(Array.from({ length: 100 }, () => newEventId()));
-    expect(ids.size).toBe(100);
+    const ids = new Set(Array.from({ length: 1000 }, () => newEventId()));
+    expect(ids.size).toBe(1000);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const ms = parseInt([...ids][0]!.replace(/-/g, '').slice(0, 12), 16);
     expect(ms).toBeGreaterThanOrEqual(before);
     expect(ms).toBeLessThanOrEqual(Date.now());

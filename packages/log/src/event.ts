@@ -4,9 +4,9 @@
  * an `id` when the client sent none), and the leaf is the RFC 8785 canonical
  * JSON of the whole record.
  */
-import { toHex } from './bytes.js';
 import { canonicalBytes, canonicalize, type JsonObject, type JsonValue } from './canonicalJson.js';
 import { LogError } from './errors.js';
+import { toRecord } from './record.js';
 import { forInOwn, keysSorted, prototypeClean, sortKeys } from './members.js';
 import { hasLoneSurrogate } from './unicode.js';
 
@@ -520,65 +520,8 @@ export function validateEvent(input: unknown): { ok: true; event: EventInput } |
   return { ok: true, event };
 }
 
-/**
- * The stored record of a validated event.
- *
- * @param event - the output of {@link validateEvent}
- * @param store - the store's fields: `id` (used only when the event has none), `received` (also the default `time`), `index`
- * @returns the record, whose canonical bytes are the leaf entry
- * @throws RangeError if the event's id and `store.id` differ, or `index` is not a safe non-negative integer
- */
-export function toRecord(event: EventInput, store: { id: string; received: string; index: number; submitter?: Submitter }): EventRecord {
-  if (event.id !== undefined && event.id !== store.id) throw new RangeError('the store id differs from the event id');
-  if (!Number.isSafeInteger(store.index) || store.index < 0) throw new RangeError('index is a safe non-negative integer');
-  // recordBytes writes the members in RFC 8785 order whatever their order here:
-  // the required ones come in one literal, which V8 allocates at once.
-  const a = event.actor;
-  const actor = {} as Actor;
-  if (a.email !== undefined) actor.email = a.email;
-  if (a.groups !== undefined) actor.groups = [...a.groups];
-  if (a.id !== undefined) actor.id = a.id;
-  if (a.idp !== undefined) actor.idp = a.idp;
-  if (a.name !== undefined) actor.name = a.name;
-  actor.verified = a.verified;
-  const record: EventRecord = {
-    action: event.action,
-    actor,
-    id: event.id ?? store.id,
-    index: store.index,
-    outcome: event.outcome,
-    received: store.received,
-    source: event.source,
-    time: event.time ?? store.received,
-    v: 1,
-  };
-  if (event.details !== undefined) record.details = event.details;
-  if (event.device !== undefined) {
-    const d = event.device;
-    record.device = d.prev === undefined ? { id: d.id, seq: d.seq } : { id: d.id, prev: d.prev, seq: d.seq };
-  }
-  if (event.host !== undefined) record.host = event.host;
-  if (event.reason !== undefined) record.reason = event.reason;
-  if (store.submitter !== undefined) {
-    const sub = store.submitter;
-    // Bounded so that the store's fields always fit the 1,024 bytes validation keeps free.
-    if (sub.type.length > 16 || sub.id.length > 128 || (sub.name?.length ?? 0) > 128 || MAYBE_BAD.test(sub.id + (sub.name ?? '') + sub.type)) {
-      throw new RangeError('submitter fields are at most 16, 128 and 128 characters, without control characters');
-    }
-    record.submitter = sub.name === undefined ? { id: sub.id, type: sub.type } : { id: sub.id, name: sub.name, type: sub.type };
-  }
-  if (event.target !== undefined) {
-    const t = event.target;
-    const target = {} as Target;
-    if (t.id !== undefined) target.id = t.id;
-    if (t.name !== undefined) target.name = t.name;
-    target.type = t.type;
-    record.target = target;
-  }
-  return record;
-}
-
-export { recordBytes } from './recordBytes.js';
+export { toRecord, type StoreFields } from './record.js';
+export { recordBytes, recordBytesOf } from './recordBytes.js';
 
 /**
  * Whether a retried event is the stored one (the idempotency check): the same
@@ -599,19 +542,29 @@ export function sameEvent(input: EventInput, stored: EventRecord): boolean {
 const randomPool = new Uint8Array(4096);
 let randomAt = randomPool.length;
 
-/** 16 fresh random bytes (a copy: ids never share them). */
-function randomId(): Uint8Array {
-  if (randomAt + 16 > randomPool.length) {
-    globalThis.crypto.getRandomValues(randomPool);
-    randomAt = 0;
-  }
-  randomAt += 16;
-  return randomPool.slice(randomAt - 16, randomAt);
+/** The ASCII codes of each byte's two lower-case hex digits. */
+const HEX_CODES = new Uint8Array(512);
+for (let b = 0; b < 256; b++) {
+  HEX_CODES[2 * b] = '0123456789abcdef'.charCodeAt(b >> 4);
+  HEX_CODES[2 * b + 1] = '0123456789abcdef'.charCodeAt(b & 15);
+}
+/** Where the hex digits of each of a UUID's 16 bytes go in its 36 characters. */
+const UUID_DIGITS = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+/** A UUID's characters, dashes in place, rewritten for each id and decoded once into its string. */
+const uuidText = new Uint8Array(36).fill(0x2d);
+const latin1 = new TextDecoder('latin1');
+
+function putHexByte(i: number, b: number): void {
+  const at = UUID_DIGITS[i]!;
+  uuidText[at] = HEX_CODES[2 * b]!;
+  uuidText[at + 1] = HEX_CODES[2 * b + 1]!;
 }
 
 /**
  * A new UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then 74 random bits from
  * `crypto.getRandomValues`. Ids made in the same millisecond are unordered.
+ * Written as ASCII codes and decoded at once: the store makes one per event
+ * that comes without an id, and joining hex pieces made a dozen strings each.
  *
  * @param nowMs - the timestamp, default `Date.now()`
  * @returns the lower-case UUID
@@ -619,12 +572,18 @@ function randomId(): Uint8Array {
  */
 export function newEventId(nowMs: number = Date.now()): string {
   if (!Number.isInteger(nowMs) || nowMs < 0 || nowMs > 0xffff_ffff_ffff) throw new RangeError('nowMs is an integer in 0..2^48 - 1');
-  const b = randomId();
-  for (let i = 5, t = nowMs; i >= 0; i--, t = Math.floor(t / 256)) b[i] = t % 256;
-  b[6] = 0x70 | (b[6]! & 0x0f); // version 7
-  b[8] = 0x80 | (b[8]! & 0x3f); // variant 10
-  const h = toHex(b);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  if (randomAt + 10 > randomPool.length) {
+    globalThis.crypto.getRandomValues(randomPool);
+    randomAt = 0;
+  }
+  for (let i = 5, t = nowMs; i >= 0; i--, t = Math.floor(t / 256)) putHexByte(i, t % 256);
+  const r = randomAt;
+  randomAt += 10;
+  putHexByte(6, 0x70 | (randomPool[r]! & 0x0f)); // version 7
+  putHexByte(7, randomPool[r + 1]!);
+  putHexByte(8, 0x80 | (randomPool[r + 2]! & 0x3f)); // variant 10
+  for (let i = 9; i < 16; i++) putHexByte(i, randomPool[r + i - 6]!);
+  return latin1.decode(uuidText);
 }
 
 const MIN_MS = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z

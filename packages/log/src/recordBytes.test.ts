@@ -1,13 +1,31 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalBytes } from './canonicalJson.js';
-import { toRecord, validateEvent, type EventRecord } from './event.js';
-import { recordBytes } from './recordBytes.js';
+import { toRecord, validateEvent, type EventInput, type EventRecord, type StoreFields } from './event.js';
+import { recordBytes, recordBytesOf } from './recordBytes.js';
 
 /** canonicalBytes' answer, or the code it throws: what recordBytes must match. */
 function reference(record: unknown): Uint8Array | string {
   try {
     return canonicalBytes(record);
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+}
+
+/** recordBytesOf's answer (a plain copy), or the code it throws. */
+function actualOf(event: unknown, fields: StoreFields): Uint8Array | string {
+  try {
+    return Uint8Array.from(recordBytesOf(event as EventInput, fields));
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+}
+
+/** What recordBytesOf must match: the canonical bytes of toRecord's record, or what either throws. */
+function referenceOf(event: unknown, fields: StoreFields): Uint8Array | string {
+  try {
+    return reference(toRecord(event as EventInput, fields));
   } catch (err) {
     return (err as { code?: string }).code ?? String(err);
   }
@@ -69,8 +87,10 @@ describe('recordBytes', () => {
       fc.property(event, submitter, (e, sub) => {
         const r = validateEvent(e);
         if (!r.ok) return;
-        const record = toRecord(r.event, { ...store, id: r.event.id ?? 'x', submitter: sub });
+        const fields = { ...store, id: r.event.id ?? 'x', submitter: sub };
+        const record = toRecord(r.event, fields);
         expect(actual(record)).toEqual(reference(record));
+        expect(actualOf(r.event, fields)).toEqual(reference(record));
       }),
       { numRuns: 2000 },
     );
@@ -103,6 +123,43 @@ describe('recordBytes', () => {
     fc.assert(
       fc.property(record, (r) => {
         expect(actual(r)).toEqual(reference(r));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('writes an event with the store fields as toRecord + canonicalBytes do, for events validation never made', () => {
+    // Any member of any type, missing, unknown or undefined; store fields that toRecord may refuse.
+    const any = fc.oneof(text, number, fc.boolean(), fc.constant(null), fc.constant(undefined), details, fc.array(text, { maxLength: 3 }));
+    const event = fc.record(
+      {
+        action: fc.oneof(text, any),
+        actor: fc.oneof(fc.record({ email: text, groups: fc.array(text, { maxLength: 2 }), id: text, idp: text, name: text, verified: fc.boolean(), extra: any }, { requiredKeys: ['verified'] }), any),
+        details: fc.oneof(details, any),
+        device: fc.oneof(fc.record({ id: text, prev: text, seq: number }, { requiredKeys: ['id', 'seq'] }), any),
+        host: text,
+        id: fc.constantFrom('x', 'other'),
+        outcome: text,
+        reason: text,
+        source: text,
+        target: fc.oneof(fc.record({ id: text, name: text, type: text }, { requiredKeys: ['type'] }), any),
+        time: text,
+        unknown: any,
+      },
+      { requiredKeys: ['action', 'actor', 'outcome', 'source'] },
+    );
+    const fields = fc.record(
+      {
+        id: fc.constant('x'),
+        received: text,
+        index: fc.oneof(fc.nat(), number),
+        submitter: fc.record({ id: text, name: fc.option(text, { nil: undefined }), type: fc.string({ maxLength: 20 }) }, { requiredKeys: ['id', 'type'] }),
+      },
+      { requiredKeys: ['id', 'received', 'index'] },
+    );
+    fc.assert(
+      fc.property(event, fields, (e, f) => {
+        expect(actualOf(e, f)).toEqual(referenceOf(e, f));
       }),
       { numRuns: 3000 },
     );

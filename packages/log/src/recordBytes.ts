@@ -12,8 +12,9 @@
  */
 import { utf8 } from './bytes.js';
 import { canonicalize } from './canonicalJson.js';
-import type { EventRecord } from './event.js';
+import type { EventInput, EventRecord } from './event.js';
 import { keysSorted, prototypeClean, sortKeys } from './members.js';
+import { checkStoreFields, toRecord, type StoreFields } from './record.js';
 import { hasLoneSurrogate } from './unicode.js';
 
 /** Records are written into chunks of this size, as Node's Buffer pool does for small buffers. */
@@ -338,56 +339,103 @@ function idNameType(o: Record<string, unknown>, first: Lead): void {
   put(CLOSE_STRING);
 }
 
-function write(record: EventRecord): void {
-  const r = plain(record);
-  // The required members (action, actor, id, index, outcome, received, source, time, v) and the optional ones set.
-  expectMembers(r, 9 + set(r.details) + set(r.device) + set(r.host) + set(r.reason) + set(r.submitter) + set(r.target));
+/**
+ * Writes a record from an object holding its client members (a record, or
+ * an event with the store's fields beside it) and the store's members.
+ */
+function write(e: Record<string, unknown>, id: unknown, index: unknown, received: unknown, submitter: Record<string, unknown> | undefined, time: unknown): void {
   put(R_ACTION);
-  text(r.action);
+  text(e.action);
   put(R_ACTOR);
-  actor(r.actor);
-  if (r.details !== undefined) {
+  actor(e.actor);
+  if (e.details !== undefined) {
     put(R_DETAILS);
-    value(r.details, 1);
+    value(e.details, 1);
   }
-  if (r.device !== undefined) device(r.device);
-  if (r.host !== undefined) {
+  if (e.device !== undefined) device(e.device);
+  if (e.host !== undefined) {
     put(R_HOST);
-    text(r.host);
+    text(e.host);
   }
-  put(R_ID[r.host === undefined ? 1 : 0]!);
-  text(r.id);
+  put(R_ID[e.host === undefined ? 1 : 0]!);
+  text(id);
   put(R_INDEX);
-  num(r.index);
+  num(index);
   put(R_OUTCOME);
-  text(r.outcome);
-  if (r.reason !== undefined) {
+  text(e.outcome);
+  if (e.reason !== undefined) {
     put(R_REASON);
-    text(r.reason);
+    text(e.reason);
   }
   put(R_RECEIVED);
-  text(r.received);
+  text(received);
   put(R_SOURCE);
-  text(r.source);
+  text(e.source);
   let after: After = AFTER_STRING;
-  if (r.submitter !== undefined) {
-    const s = plain(r.submitter);
-    expectMembers(s, 2 + set(s.name));
-    if (s.id === undefined) throw UNSURE;
-    idNameType(s, R_SUBMITTER);
+  if (submitter !== undefined) {
+    if (submitter.id === undefined) throw UNSURE;
+    idNameType(submitter, R_SUBMITTER);
     after = AFTER_OTHER;
   }
-  if (r.target !== undefined) {
-    const t = plain(r.target);
+  if (e.target !== undefined) {
+    const t = plain(e.target);
     expectMembers(t, 1 + set(t.id) + set(t.name));
     put(R_TARGET[after]!);
     idNameType(t, T_ID);
     after = AFTER_OTHER;
   }
-  if (r.v !== 1) throw UNSURE;
   put(R_TIME[after]!);
-  text(r.time);
+  text(time);
   put(R_END);
+}
+
+function writeRecord(record: EventRecord): void {
+  const r = plain(record);
+  // The required members (action, actor, id, index, outcome, received, source, time, v) and the optional ones set.
+  expectMembers(r, 9 + set(r.details) + set(r.device) + set(r.host) + set(r.reason) + set(r.submitter) + set(r.target));
+  if (r.v !== 1) throw UNSURE;
+  let submitter: Record<string, unknown> | undefined;
+  if (r.submitter !== undefined) {
+    submitter = plain(r.submitter);
+    expectMembers(submitter, 2 + set(submitter.name));
+  }
+  write(r, r.id, r.index, r.received, submitter, r.time);
+}
+
+function writeEvent(event: EventInput, store: StoreFields): void {
+  const e = plain(event);
+  // The required members (action, actor, outcome, source) and the optional ones set.
+  expectMembers(e, 4 + set(e.id) + set(e.time) + set(e.details) + set(e.device) + set(e.host) + set(e.reason) + set(e.target));
+  // The record's submitter is a copy of these three members (toRecord).
+  write(e, e.id ?? store.id, store.index, store.received, store.submitter as Record<string, unknown> | undefined, e.time ?? store.received);
+}
+
+/** Starts a record in the chunk; false when a write is under way already (a getter called back in). */
+function begin(): boolean {
+  if (busy) return false;
+  busy = true;
+  // A detached chunk (someone transferred a view's buffer) has length 0.
+  if (chunk.length === 0) {
+    use(new Uint8Array(CHUNK));
+    at = 0;
+  }
+  start = at;
+  return true;
+}
+
+/** The record just written, as a view of the chunk or (when large) an array of its own. */
+function end(): Uint8Array {
+  if (at - start > OWN_ARRAY) {
+    const own = chunk.slice(start, at);
+    at = start;
+    if (chunk.length > CHUNK) {
+      // Grown for this record: small records go back to chunks of the usual size.
+      use(new Uint8Array(CHUNK));
+      at = 0;
+    }
+    return own;
+  }
+  return chunk.subarray(start, at);
 }
 
 /**
@@ -402,16 +450,9 @@ function write(record: EventRecord): void {
  * @throws LogError `ERR_JSON_NOT_CANONICALIZABLE` as `canonicalBytes` (never for a record of a validated event)
  */
 export function recordBytes(record: EventRecord): Uint8Array {
-  if (busy) return utf8(canonicalize(record));
-  busy = true;
-  // A detached chunk (someone transferred a view's buffer) has length 0.
-  if (chunk.length === 0) {
-    use(new Uint8Array(CHUNK));
-    at = 0;
-  }
-  start = at;
+  if (!begin()) return utf8(canonicalize(record));
   try {
-    write(record);
+    writeRecord(record);
   } catch (err) {
     at = start;
     if (err !== UNSURE) throw err;
@@ -419,15 +460,29 @@ export function recordBytes(record: EventRecord): Uint8Array {
   } finally {
     busy = false;
   }
-  if (at - start > OWN_ARRAY) {
-    const own = chunk.slice(start, at);
+  return end();
+}
+
+/**
+ * The leaf entry of `toRecord(event, store)`, written without making the
+ * record: on the append path the record is needed only for its bytes.
+ *
+ * @param event - the output of `validateEvent`
+ * @param store - the store's fields, as toRecord takes them
+ * @returns `recordBytes(toRecord(event, store))`, a view as recordBytes returns
+ * @throws RangeError as toRecord does
+ */
+export function recordBytesOf(event: EventInput, store: StoreFields): Uint8Array {
+  checkStoreFields(event, store);
+  if (!begin()) return utf8(canonicalize(toRecord(event, store)));
+  try {
+    writeEvent(event, store);
+  } catch (err) {
     at = start;
-    if (chunk.length > CHUNK) {
-      // Grown for this record: small records go back to chunks of the usual size.
-      use(new Uint8Array(CHUNK));
-      at = 0;
-    }
-    return own;
+    if (err !== UNSURE) throw err;
+    return utf8(canonicalize(toRecord(event, store)));
+  } finally {
+    busy = false;
   }
-  return chunk.subarray(start, at);
+  return end();
 }

@@ -1,7 +1,7 @@
 import {
-  EventValidationError, MAX_ENTRY_SIZE, equalBytes, parseCheckpoint, parseNote, recordBytes, formatCheckpoint, formatTime, fromUtf8, newEventId,
+  EventValidationError, MAX_ENTRY_SIZE, equalBytes, parseCheckpoint, parseNote, recordBytesOf, formatCheckpoint, formatTime, fromUtf8, newEventId,
   planConsistency, planInclusion, sameEvent, signNote, toRecord, validateEvent,
-  type CompactRange, type EventInput, type EventRecord, type FieldError, type Hasher, type NoteSigner, type Submitter,
+  type CompactRange, type EventInput, type EventRecord, type FieldError, type Hasher, type NoteSigner, type StoreFields, type Submitter,
 } from '@stele/log';
 import type { Batch, IndexRow, LogDriver, QueryFilter, StoredCheckpoint, StoredEntry, TreeHash } from './driver.js';
 import { StoreError } from './errors.js';
@@ -109,10 +109,10 @@ interface Pending {
   attempts: number;
 }
 
-/** Where an id of a sequenced batch went. */
+/** Where an id of a sequenced batch went, and its record. */
 interface Seen {
-  index: number;
-  record: EventRecord;
+  readonly index: number;
+  readonly record: EventRecord;
 }
 
 interface Accepted {
@@ -134,18 +134,25 @@ interface InFlight {
 }
 
 /**
- * An entry of a batch being sequenced. Its index row is derived only when the
- * driver asks for it: the writer thread derives rows from the bytes on its
- * own core, and the service's thread should not pay for them as well.
+ * An entry of a batch being sequenced. Its record and index row are made
+ * only when asked for: the bytes are written straight from the event, the
+ * writer thread derives rows from the bytes on its own core, and the record
+ * is wanted only when the same id comes again while the batch is in flight.
  */
-class SequencedEntry implements StoredEntry {
+class SequencedEntry implements StoredEntry, Seen {
   constructor(
     readonly index: number,
     readonly id: string,
     readonly leafHash: Uint8Array,
     readonly bytes: Uint8Array,
-    private readonly record: EventRecord,
+    private readonly input: EventInput,
+    private readonly received: string,
+    private readonly submitter: Submitter | undefined,
   ) {}
+
+  get record(): EventRecord {
+    return toRecord(this.input, { id: this.id, received: this.received, index: this.index, submitter: this.submitter });
+  }
 
   get row(): IndexRow {
     return indexRowOf(this.record);
@@ -331,7 +338,8 @@ export async function openLog(options: LogOptions): Promise<Log> {
     // Ids of batches still in flight are not in the store yet; taken before
     // the lookup, so that a batch landing during it is seen one way or the other.
     const flying = inFlight.map((f) => f.seen);
-    const ids = calls.flatMap((c) => c.inputs.flatMap((e) => (e.id === undefined ? [] : [e.id])));
+    const ids: string[] = [];
+    for (const call of calls) for (const e of call.inputs) if (e.id !== undefined) ids.push(e.id);
     const stored = ids.length > 0 ? await driver.findIds(ids) : new Map<string, StoredEntry>();
     const now = clock();
     const received = formatTime(now);
@@ -353,9 +361,11 @@ export async function openLog(options: LogOptions): Promise<Log> {
     };
 
     for (const call of calls) {
-      const mine: (StoredEntry & { row: IndexRow })[] = [];
+      const mine: SequencedEntry[] = [];
       const mineSeen = new Map<string, Seen>();
       const out: AppendedEntry[] = [];
+      // The store's fields of each entry, one object rewritten per event (recordBytesOf keeps no reference).
+      const fields: StoreFields = { id: '', received, index: 0, submitter: call.submitter };
       try {
         for (const input of call.inputs) {
           if (input.id !== undefined) {
@@ -370,14 +380,16 @@ export async function openLog(options: LogOptions): Promise<Log> {
           }
           const index = start + entries.length + mine.length;
           const id = input.id ?? newEventId(now);
-          const record = toRecord(input, { id, received, index, submitter: call.submitter });
-          const bytes = recordBytes(record);
+          fields.id = id;
+          fields.index = index;
+          const bytes = recordBytesOf(input, fields);
           if (bytes.length > MAX_ENTRY_SIZE) {
             throw new StoreError('ERR_ENTRY_TOO_LARGE', `event ${id} is ${bytes.length} bytes as stored; the limit is ${MAX_ENTRY_SIZE}`);
           }
-          mine.push(new SequencedEntry(index, id, hasher.hashLeaf(bytes), bytes, record));
+          const entry = new SequencedEntry(index, id, hasher.hashLeaf(bytes), bytes, input, received, call.submitter);
+          mine.push(entry);
           // Only a client's id can come again; one the store just made up cannot.
-          if (input.id !== undefined) mineSeen.set(id, { index, record });
+          if (input.id !== undefined) mineSeen.set(id, entry);
           out.push({ id, index, duplicate: false });
         }
       } catch (err) {
