@@ -3,7 +3,7 @@
 // concurrent callers sharing group commits.
 import { initStore, openStore } from '../packages/store/dist/index.js';
 import { benchEvent } from './events.mjs';
-import { now, tempDir } from './lib.mjs';
+import { cpuPerEvent, now, tempDir, threadCpu } from './lib.mjs';
 
 const ORIGIN = 'bench.example/stele';
 
@@ -70,9 +70,11 @@ export async function parallelAppend(batch, total, callers) {
   const caller = async () => {
     while (next < calls.length) await store.log.append(calls[next++]);
   };
+  const cpu = threadCpu();
   const t = now();
   await Promise.all(Array.from({ length: callers }, caller));
   const elapsed = now() - t;
+  const cpuMicros = cpuPerEvent(cpu, threadCpu(), total);
   await store.log.close();
-  return { rate: total / (elapsed / 1000), dir };
+  return { rate: total / (elapsed / 1000), dir, cpuMicros };
 }

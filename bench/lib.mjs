@@ -1,7 +1,7 @@
 // Shared helpers of the benchmarks: temporary data directories, timing,
 // medians, progress on stderr.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -83,4 +83,50 @@ export function stopServer(child) {
     child.once('exit', resolve);
     child.kill('SIGTERM');
   });
+}
+
+const CLOCK_TICKS = 100; // USER_HZ, 100 on every Linux architecture Node runs on
+
+/**
+ * CPU milliseconds each thread of this process has used so far, by thread
+ * id, from /proc (Linux); an empty map elsewhere.
+ */
+export function threadCpu() {
+  const out = new Map();
+  let tids = [];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU µs per event between two {@link threadCpu} readings: the main thread
+ * (the log service), the busiest other thread (the store's writer thread
+ * while appending) and the rest (V8's garbage-collection and compiler
+ * helpers, libuv); undefined off Linux.
+ */
+export function cpuPerEvent(before, after, events) {
+  if (after.size === 0) return undefined;
+  let main = 0;
+  const others = [];
+  for (const [tid, ms] of after) {
+    const used = ms - (before.get(tid) ?? 0);
+    if (tid === process.pid) main = used;
+    else if (used > 0) others.push(used);
+  }
+  others.sort((a, b) => b - a);
+  const per = (ms) => round((ms * 1000) / events);
+  return { serviceThread: per(main), writerThread: per(others[0] ?? 0), otherThreads: per(others.slice(1).reduce((a, b) => a + b, 0)) };
 }
