@@ -97,22 +97,7 @@ export interface Step {
  */
 export function checkNext(state: DeviceState | undefined, event: DeviceEvent): Step {
   const { device } = event;
-  const advance = (base: DeviceState | undefined): DeviceState => ({
-    id: device.id,
-    user: event.user,
-    ...(event.submitter ? { submitter: event.submitter } : {}),
-    firstSeen: base?.firstSeen ?? event.received,
-    lastSeen: event.received,
-    lastSeq: device.seq,
-    lastHash: event.hash,
-    lastIndex: event.index,
-    events: (base?.events ?? 0) + 1,
-    gaps: base?.gaps ?? 0,
-    late: base?.late ?? 0,
-    // What admins said of the device stays whatever it sends.
-    ...(base?.retired && { retired: base.retired }),
-    ...(base?.note && { note: base.note }),
-  });
+  const advance = (base: DeviceState | undefined) => advanceTo(base, event, 1);
   if (!state) {
     const next = advance(undefined);
     if (device.seq > 1) return { state: next, late: false, gap: { kind: 'seq', device: device.id, from: 1, to: device.seq - 1, seq: device.seq, index: event.index } };
@@ -127,6 +112,31 @@ export function checkNext(state: DeviceState | undefined, event: DeviceEvent): S
     return { state: next, late: false, gap: { kind: 'chain', device: device.id, seq: device.seq, index: event.index, expected: state.lastHash, prev: device.prev } };
   }
   return { state: next, late: false };
+}
+
+/**
+ * The state after `count` events that each came next in the device's sequence
+ * (no gap, none late), `last` the last of them: what {@link checkNext} makes
+ * of them one by one, for only the last one's user, time and hash stay. With
+ * no `base` (a device's first event), `count` is 1.
+ */
+export function advanceTo(base: DeviceState | undefined, last: DeviceEvent, count: number): DeviceState {
+  return {
+    id: last.device.id,
+    user: last.user,
+    ...(last.submitter ? { submitter: last.submitter } : {}),
+    firstSeen: base?.firstSeen ?? last.received,
+    lastSeen: last.received,
+    lastSeq: last.device.seq,
+    lastHash: last.hash,
+    lastIndex: last.index,
+    events: (base?.events ?? 0) + count,
+    gaps: base?.gaps ?? 0,
+    late: base?.late ?? 0,
+    // What admins said of the device stays whatever it sends.
+    ...(base?.retired && { retired: base.retired }),
+    ...(base?.note && { note: base.note }),
+  };
 }
 
 /**

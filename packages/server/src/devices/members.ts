@@ -97,21 +97,39 @@ export function membersOf(bytes: Uint8Array, from = 0): Member[] {
 }
 
 /**
+ * Calls `visit` with the offsets of each member of the object at `bytes[from]`
+ * (its key's opening quote, past its key, its value, past its value) until it
+ * returns true: {@link membersOf} without an object per member.
+ *
+ * @throws RangeError when the bytes there are not a JSON object without whitespace
+ */
+export function eachMember(bytes: Uint8Array, from: number, visit: (start: number, keyEnd: number, value: number, end: number) => boolean): void {
+  walk(bytes, from, visit);
+}
+
+/** True when the key whose opening quote is at `start` (closing quote at `keyEnd - 1`) is `key` (ASCII, no escapes). */
+export function isKey(bytes: Uint8Array, start: number, keyEnd: number, key: string): boolean {
+  if (keyEnd - start - 2 !== key.length) return false;
+  for (let i = 0; i < key.length; i++) if (bytes[start + 1 + i] !== key.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
  * The member of the object at `bytes[from]` whose key is `key` (ASCII, no
  * escapes), found without reading the others' keys into strings.
  *
  * @throws RangeError when the bytes there are not a JSON object without whitespace
  */
 export function memberOf(bytes: Uint8Array, key: string, from = 0): Member | undefined {
-  return walk(bytes, from, (start, keyEnd) => {
-    if (keyEnd - start - 2 !== key.length) return false;
-    for (let i = 0; i < key.length; i++) if (bytes[start + 1 + i] !== key.charCodeAt(i)) return false;
-    return true;
-  });
+  return walk(bytes, from, (start, keyEnd) => isKey(bytes, start, keyEnd, key));
 }
 
-/** Keys are ASCII in records (the schema's names); any other byte only has to differ from them. */
-function latin1(bytes: Uint8Array, from: number, to: number): string {
+/**
+ * The bytes `from .. to` as a string of one character per byte: their text
+ * when they are ASCII. Keys are ASCII in records (the schema's names); any
+ * other byte only has to differ from them.
+ */
+export function latin1(bytes: Uint8Array, from: number, to: number): string {
   let s = '';
   for (let i = from; i < to; i++) s += String.fromCharCode(bytes[i]!);
   return s;

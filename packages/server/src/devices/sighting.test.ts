@@ -89,9 +89,18 @@ describe('Sighting', () => {
     })).value;
     const details = fc.option(fc.dictionary(key, json, { maxKeys: 5 }), { nil: undefined });
     const name = fc.stringMatching(/^[\x21-\x7e]{1,20}$/);
+    // Any device the schema allows: read straight from the bytes, it must be what parsing gives.
+    const device = fc.record(
+      {
+        id: fc.stringMatching(/^[A-Za-z0-9._:@/+=-]{1,128}$/),
+        seq: fc.oneof(fc.integer({ min: 1, max: 20 }), fc.constantFrom(10, 999_999_999_999_999, 1_000_000_000_000_000, Number.MAX_SAFE_INTEGER), fc.integer({ min: 1 })),
+        prev: fc.stringMatching(/^[0-9a-f]{64}$/),
+      },
+      { requiredKeys: ['id', 'seq'] },
+    );
     fc.assert(
-      fc.property(details, fc.option(name, { nil: undefined }), fc.option(fc.string({ minLength: 1, maxLength: 20 }), { nil: undefined }), (d, submitterName, reason) => {
-        const event = { ...base, ...(d !== undefined && { details: d }), ...(reason !== undefined && { reason }), target: { type: 'file', id: '/"}{/x' } };
+      fc.property(details, fc.option(name, { nil: undefined }), fc.option(fc.string({ minLength: 1, maxLength: 20 }), { nil: undefined }), device, (d, submitterName, reason, dev) => {
+        const event = { ...base, device: dev, ...(d !== undefined && { details: d }), ...(reason !== undefined && { reason }), target: { type: 'file', id: '/"}{/x' } };
         if (!validateEvent(event).ok) return;
         const entry = stored(event, 12, submitterName === undefined ? undefined : { type: 'token', id: 'id1', name: submitterName });
         const record: EventRecord = parseRecord(entry.bytes);

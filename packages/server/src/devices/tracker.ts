@@ -2,7 +2,7 @@ import type { EventRecord } from '@stele/log';
 import { StoreError, type CommitEvent, type Log, type LogEntry, type StoredEntry } from '@stele/store';
 import { deviceFinding } from '../audit.js';
 import { actionOf, applyAction, reportRetired, retiredReportEvent, userOf, type DeviceAction } from './action.js';
-import { checkNext, checkOrder, type DeviceEvent, type DeviceState, type Gap, type Retirement } from './chain.js';
+import { advanceTo, checkNext, checkOrder, type DeviceEvent, type DeviceState, type Gap, type Retirement } from './chain.js';
 import type { DeviceStore } from './deviceStore.js';
 import { memberOf } from './members.js';
 import { recordOf, Sighting } from './sighting.js';
@@ -131,7 +131,33 @@ export async function startDeviceTracker(options: DeviceTrackerOptions): Promise
       const events = byDevice.get(id) ?? [];
       if (!inOrder(events)) events.sort(checkOrder);
       let state = current(id);
+      // The common events wait here to be applied at once, as checkNext would one by one: late
+      // ones (a retry under a new id) only count, and of a run in order only the last one's
+      // user, time and hash stay, so the others' are never read from their bytes.
+      let late = 0;
+      let moved = 0;
+      let last: Sighting | undefined;
+      const settle = () => {
+        if (late > 0) state = { ...state!, late: state!.late + late };
+        if (moved > 0) state = advanceTo(state, last!, moved);
+        late = moved = 0;
+        last = undefined;
+      };
       const follow = (event: Sighting) => {
+        if (state && !state.retired) {
+          const { seq, prev } = event.device;
+          const lastSeq = last ? last.device.seq : state.lastSeq;
+          if (seq <= lastSeq) {
+            late++;
+            return;
+          }
+          if (seq === lastSeq + 1 && (prev === undefined || prev === (last ? last.hash : state.lastHash))) {
+            last = event;
+            moved++;
+            return;
+          }
+        }
+        settle();
         const step = checkNext(state, event);
         state = step.state;
         if (step.gap) gaps.push([step.gap, event.record]);
@@ -149,10 +175,12 @@ export async function startDeviceTracker(options: DeviceTrackerOptions): Promise
         for (const action of mine) {
           for (const event of rest) if (event.index < action.index) follow(event);
           rest = rest.filter((e) => e.index > action.index);
+          settle();
           state = applyAction(state, action);
         }
         for (const event of rest) follow(event);
       }
+      settle();
       if (state) changed.set(id, state);
     }
     // A gap event always comes after the device event it is about, so counting it after the device's events is safe.
