@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, get as httpGet, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -215,6 +215,20 @@ describe('lifecycle', () => {
     running.delete(child);
     expect(code).toBe(2);
     expect(hasStore(dir)).toBe(false);
+  });
+
+  test('a TLS certificate or key that is missing or not PEM: exit 2 with one line, before creating anything', async () => {
+    const base = tempDir('srv-badtls');
+    const junk = join(base, 'junk.pem');
+    writeFileSync(junk, 'not a certificate\n');
+    for (const [cert, key, says] of [[join(base, 'missing.pem'), junk, 'cannot read'], [junk, junk, 'not a PEM certificate']] as const) {
+      const dir = join(base, 'stele-data');
+      const result = await stele(['serve', '--dir', dir, '--port', '0', '--tls-cert', cert, '--tls-key', key]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(says);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(hasStore(dir)).toBe(false);
+    }
   });
 
   test('a bad setting in the environment: exit 2', async () => {

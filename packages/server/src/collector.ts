@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { hasStore, initStore, openStore, type Store } from '@stele/store';
 import { buildApp } from './app.js';
@@ -45,7 +46,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   if (!config.auth && !isLoopback(config.host)) {
     throw new ConfigError(`refusing to listen on ${config.host} with authentication off: use a loopback address or turn auth on`);
   }
-  const https = config.tls.cert ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key!) } : undefined;
+  const https = config.tls.cert ? readTls(config.tls.cert, config.tls.key!) : undefined;
   const fresh = !hasStore(config.dir);
   if (fresh) {
     const { origin, verifierKey } = await initStore(config.dir);
@@ -117,4 +118,23 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     await store.log.close();
     throw err;
   }
+}
+
+/** Reads and checks the TLS certificate and key before anything is created: a bad file is a configuration error (exit 2). */
+function readTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new ConfigError(`TLS ${what} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  };
+  const cert = read(certFile, 'certificate');
+  const key = read(keyFile, 'key');
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    throw new ConfigError(`TLS certificate ${certFile} and key ${keyFile} are not a PEM certificate and its private key: ${(err as Error).message}`);
+  }
+  return { cert, key };
 }
