@@ -144,12 +144,14 @@ describe('lifecycle', () => {
     const admin = adminToken(dir);
     const log = (await (await fetch(`${first.url}/v1/log`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { verifierKey: string; size: number };
     expect(log.verifierKey).toBe(verifierKey);
-    expect(log.size).toBe(1); // collector.start
+    expect(log.size).toBe(2); // the bootstrap admin token's token.create, collector.start
     expect(await stop(first)).toEqual({ code: 0, signal: null });
     const afterFirst = await selfAudit(dir);
-    expect(afterFirst.map((r) => r.action)).toEqual(['collector.stop', 'collector.start']);
+    expect(afterFirst.map((r) => r.action)).toEqual(['collector.stop', 'collector.start', 'token.create']);
+    expect(afterFirst[2]!.target).toMatchObject({ type: 'token', name: 'bootstrap-admin' });
+    expect(afterFirst[2]!.details).toEqual({ scope: 'admin' });
     expect(afterFirst[1]!.details).toMatchObject({ verifierKey, configHash: expect.any(String) });
-    expect(afterFirst[0]!.details).toMatchObject({ reason: 'SIGTERM' });
+    expect(afterFirst[0]!.details).toMatchObject({ reason: 'SIGTERM', verifierKey });
 
     // Another configuration: recorded as config.change before the start.
     const second = await startServer(dir, { STELE_LIMITS_EVENTS_PER_REQUEST: '5' });
@@ -177,7 +179,7 @@ describe('lifecycle', () => {
     expect(await stop(third)).toEqual({ code: 0, signal: null });
     const audit = await selfAudit(dir);
     expect(audit.map((r) => r.action)).toEqual([
-      'collector.stop', 'collector.start', 'collector.stop', 'token.revoke', 'token.create', 'collector.start', 'config.change', 'collector.stop', 'collector.start',
+      'collector.stop', 'collector.start', 'collector.stop', 'token.revoke', 'token.create', 'collector.start', 'config.change', 'collector.stop', 'collector.start', 'token.create',
     ]);
     const [revoke, create] = [audit[3]!, audit[4]!];
     expect(create.target).toMatchObject({ type: 'token', name: 'ci' });

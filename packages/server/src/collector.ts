@@ -61,7 +61,13 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   try {
     tokens = openTokenStore(config.dir);
     if (fresh) {
-      const { token } = tokens.create('bootstrap-admin', 'admin');
+      const { token, record } = tokens.create('bootstrap-admin', 'admin');
+      try {
+        await recordAdmin(store.log, 'token.create', { actor: collectorActor(), target: { type: 'token', id: record.id, name: record.name }, details: { scope: record.scope } });
+      } catch (err) {
+        tokens.revoke(record.id); // no unrecorded credential
+        throw err;
+      }
       writeFileSync(join(config.dir, ADMIN_TOKEN_FILE), token + '\n', { mode: 0o600 });
       say(`an admin token is in ${join(config.dir, ADMIN_TOKEN_FILE)} (mode 0600); create others with: stele token create --name NAME --scope ingest|read|admin`);
     }
@@ -105,7 +111,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
         for (const res of context!.streams) res.end();
         await app.close();
         await devices!.close();
-        await recordAdmin(store.log, 'collector.stop', { actor: collectorActor(), target, details: { version: options.version, reason, pid: process.pid } }).catch(() => undefined);
+        await recordAdmin(store.log, 'collector.stop', { actor: collectorActor(), target, details: { version: options.version, verifierKey: store.verifierKey, reason, pid: process.pid } }).catch(() => undefined);
         await archive?.close(true); // a last cycle: the archive ends with collector.stop
         await store.log.close();
         tokens!.close();
