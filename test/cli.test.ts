@@ -534,6 +534,14 @@ describe('export', () => {
     await checkExport(900);
   });
 
+  test('an --out that cannot be written (a path through a file) exits 2 with one line naming the file', async () => {
+    const blocker = join(tempDir('tiles'), 'a-file');
+    writeFileSync(blocker, '');
+    const result = await stele(['export', '--dir', dir, '--out', blocker]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^stele export: --out: cannot write .*a-file\/.*: ENOTDIR\n$/);
+  });
+
   test('no --out, or an empty log, exits 2', async () => {
     expect((await stele(['export', '--dir', dir])).code).toBe(2);
     const empty = await newLog();
