@@ -472,7 +472,12 @@ describe('rollback and --against', () => {
 
   test("a checkpoint signed by another log's key (same origin name) fails --against: ERR_AGAINST_SIGNATURE", async () => {
     const foreign = await saveCheckpoint(otherLog);
-    await expectFinding(copyLog(), null, 'ERR_AGAINST_SIGNATURE', '--against', foreign);
+    const dir = copyLog();
+    await expectFinding(dir, null, 'ERR_AGAINST_SIGNATURE', '--against', foreign);
+    // Without --json, a finding that no index names says so without a placeholder index.
+    const plain = await stele(['verify', '--dir', dir, '--against', foreign]);
+    expect(plain.code).toBe(1);
+    expect(plain.stdout).toMatch(/^FAILED: ERR_AGAINST_SIGNATURE: /);
   });
 
   test('a saved checkpoint with its root line changed fails --against: ERR_AGAINST_SIGNATURE', async () => {

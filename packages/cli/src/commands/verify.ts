@@ -46,7 +46,7 @@ export async function verify(args: string[], io: Io): Promise<number> {
     bar?.done();
     if (values.json) io.stdout(JSON.stringify(result) + '\n');
     else if (result.ok) io.stdout(`ok: ${result.size} entries verified; root ${result.root}\n`);
-    else io.stdout(`FAILED at index ${result.index ?? '-'}: ${result.code}: ${result.message}\n`);
+    else io.stdout(`FAILED${result.index === null ? '' : ` at index ${result.index}`}: ${result.code}: ${result.message}\n`);
     return result.ok ? EXIT.ok : EXIT.failed;
   } finally {
     await store.driver.close();
