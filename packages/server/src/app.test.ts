@@ -656,7 +656,7 @@ describe('the log and its tiles', () => {
     expect((await checkpointOf(h, body.checkpoint)).size).toBe(1);
   });
 
-  test('/log/checkpoint: the signed note, not cached for long; 404 on an empty log', async () => {
+  test('/log/checkpoint: the signed note, cached a few seconds and only privately; 404 on an empty log', async () => {
     const h = await start();
     const none = await get(h, '/log/checkpoint');
     expect(none.statusCode).toBe(404);
@@ -665,8 +665,7 @@ describe('the log and its tiles', () => {
     const res = await get(h, '/log/checkpoint');
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
-    expect(res.headers['cache-control']).toMatch(/no-cache|max-age=[0-9]\b/);
-    expect(res.headers['cache-control']).not.toMatch(/immutable/);
+    expect(res.headers['cache-control']).toBe('private, max-age=5');
     expect((await checkpointOf(h, res.body)).size).toBe(1);
   });
 
@@ -678,12 +677,12 @@ describe('the log and its tiles', () => {
     const full = await get(h, '/log/tile/0/001');
     expect(full.statusCode).toBe(200);
     expect(full.headers['content-type']).toBe('application/octet-stream');
-    expect(full.headers['cache-control']).toMatch(/immutable/);
+    expect(full.headers['cache-control']).toBe('private, max-age=31536000, immutable');
     expect(new Uint8Array(full.rawPayload)).toEqual(encodeTile(leaves.slice(256, 512)));
 
     const partial = await get(h, '/log/tile/0/002.p/88');
     expect(partial.statusCode).toBe(200);
-    expect(partial.headers['cache-control']).not.toMatch(/immutable/);
+    expect(partial.headers['cache-control']).toBe('private, max-age=5');
     expect(new Uint8Array(partial.rawPayload)).toEqual(encodeTile(leaves.slice(512, 600)));
 
     // Level 1: the two complete 256-leaf subtrees.
@@ -699,12 +698,12 @@ describe('the log and its tiles', () => {
 
     const bundle = await get(h, '/log/tile/entries/000');
     expect(bundle.statusCode).toBe(200);
-    expect(bundle.headers['cache-control']).toMatch(/immutable/);
+    expect(bundle.headers['cache-control']).toBe('private, max-age=31536000, immutable');
     const entries = parseBundle(new Uint8Array(bundle.rawPayload), TILE_WIDTH);
     expect(entries.map((e) => hasher.hashLeaf(e))).toEqual(leaves.slice(0, 256));
     const last = await get(h, '/log/tile/entries/002.p/88');
     expect(last.statusCode).toBe(200);
-    expect(last.headers['cache-control']).not.toMatch(/immutable/);
+    expect(last.headers['cache-control']).toBe('private, max-age=5');
     expect(parseBundle(new Uint8Array(last.rawPayload), 88)).toHaveLength(88);
   });
 
@@ -736,8 +735,15 @@ describe('the log and its tiles', () => {
     }
     for (const path of ['/log/tile/entries/000', '/log/tile/entries/002.p/88']) {
       expect(errorCode(await get(h, path, null)), path).toBe('ERR_AUTH_MISSING');
-      expect((await get(h, path, h.read)).statusCode, path).toBe(200);
+      const res = await get(h, path, h.read);
+      expect(res.statusCode, path).toBe(200);
+      // The events themselves: never for a shared cache.
+      expect(res.headers['cache-control'], path).toMatch(/^private, /);
     }
+    // What anyone may fetch, a shared cache may keep.
+    expect((await get(h, '/log/checkpoint', null)).headers['cache-control']).toBe('public, max-age=5');
+    expect((await get(h, '/log/tile/0/000', null)).headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect((await get(h, '/log/tile/0/002.p/88', null)).headers['cache-control']).toBe('public, max-age=5');
     // A bad credential is still refused, even where anonymous callers are let in.
     expect(errorCode(await get(h, '/log/checkpoint', 'stele_bad_token'))).toBe('ERR_AUTH_INVALID');
     // Events themselves stay private.

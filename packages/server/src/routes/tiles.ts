@@ -3,8 +3,17 @@ import { LogError, TILE_WIDTH, encodeBundle, encodeTile, parseTilePath } from '@
 import { ApiError } from '../errors.js';
 import type { AppContext } from '../context.js';
 
-const IMMUTABLE = 'public, max-age=31536000, immutable';
-const SHORT = 'public, max-age=5';
+/**
+ * How long a file may be cached, and by whom. A full tile never changes; a
+ * partial tile (its width is in its path) and the checkpoint change as the
+ * log grows, so they live a few seconds. A file any anonymous reader may
+ * fetch is `public`; one that needs a credential is `private`: a shared
+ * cache must not hand confidential audit data to the next asker (RFC 9111
+ * section 3.5 lets it when the response says `public`).
+ */
+function cacheControl(full: boolean, open: boolean): string {
+  return `${open ? 'public' : 'private'}, ${full ? 'max-age=31536000, immutable' : 'max-age=5'}`;
+}
 
 /**
  * The static C2SP tlog-tiles API under /log/: the same files `stele export`
@@ -17,7 +26,7 @@ export function tileRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get('/log/checkpoint', { onRequest: ctx.guard('read', open) }, async (_request, reply) => {
     const checkpoint = log.checkpoint();
     if (checkpoint === undefined) throw new ApiError(404, 'ERR_NOT_FOUND', 'the log is empty: no checkpoint yet');
-    return reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', 'no-cache, max-age=0').send(checkpoint);
+    return reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', cacheControl(false, open)).send(checkpoint);
   });
 
   // Entry bundles hold the events themselves: never anonymous.
@@ -28,7 +37,7 @@ export function tileRoutes(app: FastifyInstance, ctx: AppContext): void {
     const start = parsed.index * TILE_WIDTH;
     if (start + parsed.width > log.size()) throw notFound(path);
     const entries = await log.driver.readEntries(start, start + parsed.width);
-    return send(reply, encodeBundle(entries.map((e) => e.bytes)), parsed.width === TILE_WIDTH);
+    return send(reply, encodeBundle(entries.map((e) => e.bytes)), cacheControl(parsed.width === TILE_WIDTH, false));
   });
 
   app.get('/log/tile/*', { onRequest: ctx.guard('read', open) }, async (request, reply) => {
@@ -40,7 +49,7 @@ export function tileRoutes(app: FastifyInstance, ctx: AppContext): void {
     const start = index * TILE_WIDTH;
     if (start + width > available) throw notFound(path);
     const hashes = await log.driver.readHashes(level * 8, start, start + width);
-    return send(reply, encodeTile(hashes), width === TILE_WIDTH);
+    return send(reply, encodeTile(hashes), cacheControl(width === TILE_WIDTH, open));
   });
 }
 
@@ -55,9 +64,9 @@ function parse(path: string) {
 
 const notFound = (path: string) => new ApiError(404, 'ERR_NOT_FOUND', `no such tile: ${path}`);
 
-function send(reply: import('fastify').FastifyReply, bytes: Uint8Array, full: boolean) {
+function send(reply: import('fastify').FastifyReply, bytes: Uint8Array, cache: string) {
   return reply
     .header('content-type', 'application/octet-stream')
-    .header('cache-control', full ? IMMUTABLE : SHORT)
+    .header('cache-control', cache)
     .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
