@@ -70,6 +70,7 @@ describe('append', () => {
     await store.log.append([event(1, { id: 'same' })]);
     const err = await store.log.append([event(3), event(2, { id: 'same' })]).catch((e: StoreError) => e);
     expect((err as StoreError).code).toBe('ERR_ID_CONFLICT');
+    expect((err as StoreError).message).toBe('id same is already in the log (index 0) with different content');
     expect(store.log.size()).toBe(1);
   });
 
@@ -78,6 +79,8 @@ describe('append', () => {
     expect(ok.entries.map((e) => [e.index, e.duplicate])).toEqual([[0, false], [0, true]]);
     const err = await store.log.append([event(1, { id: 'x' }), event(2, { id: 'x' })]).catch((e: StoreError) => e);
     expect((err as StoreError).code).toBe('ERR_ID_CONFLICT');
+    // Not "in the log at index 1": nothing of the call is.
+    expect((err as StoreError).message).toBe('id x appears twice in this append with different content');
     expect(store.log.size()).toBe(1);
   });
 

@@ -369,10 +369,14 @@ export async function openLog(options: LogOptions): Promise<Log> {
       try {
         for (const input of call.inputs) {
           if (input.id !== undefined) {
-            const prior = mineSeen.get(input.id) ?? seen.get(input.id) ?? inFlightId(input.id) ?? fromStored(stored.get(input.id));
+            const earlier = mineSeen.get(input.id);
+            const prior = earlier ?? seen.get(input.id) ?? inFlightId(input.id) ?? fromStored(stored.get(input.id));
             if (prior) {
               if (!sameEvent(input, prior.record)) {
-                throw new StoreError('ERR_ID_CONFLICT', `id ${input.id} is already in the log (index ${prior.index}) with different content`);
+                // An index given to an earlier event of this same call is not in the log, and never will be.
+                throw new StoreError('ERR_ID_CONFLICT', earlier
+                  ? `id ${input.id} appears twice in this append with different content`
+                  : `id ${input.id} is already in the log (index ${prior.index}) with different content`);
               }
               out.push({ id: input.id, index: prior.index, duplicate: true });
               continue;
