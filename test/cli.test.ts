@@ -108,6 +108,14 @@ describe('append', () => {
     expect(await sizeOf(dir)).toBe(18);
   });
 
+  test('without --json: a line saying what was appended, in the singular for one', async () => {
+    const dir = await newLog();
+    const one = await stele(['append', '-', '--dir', dir], { input: JSON.stringify(seedEvent(0)) });
+    expect(one.stdout).toBe('appended 1 event (0 duplicates); log size 1\n');
+    const two = await stele(['append', '-', '--dir', dir], { input: jsonLines([seedEvent(0), seedEvent(1)]) });
+    expect(two.stdout).toBe('appended 1 event (1 duplicate); log size 2\n');
+  });
+
   test('re-appending the same file with client ids reports duplicates and does not grow the log', async () => {
     const dir = await newLog();
     const file = join(tempDir('input'), 'events.jsonl');
@@ -379,6 +387,29 @@ describe('proof', () => {
       const { code, stdout } = await stele(['proof', '--json', '--dir', dir, ...args]);
       expect({ args, code, stdout }).toEqual({ args, code: 2, stdout: '' });
     }
+  });
+});
+
+describe('token', () => {
+  test('revoke by a name two live tokens share exits 2 naming their ids, and revokes neither', async () => {
+    const dir = await newLog();
+    const made = [];
+    for (let i = 0; i < 2; i++) {
+      const { code, json } = await steleJson<{ id: string }>(['token', 'create', '--name', 'ci', '--scope', 'ingest', '--json', '--dir', dir]);
+      expect(code).toBe(0);
+      made.push(json.id);
+    }
+    const refused = await stele(['token', 'revoke', 'ci', '--dir', dir]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`2 live tokens are named ci; revoke one by its id (${made.join(', ')})`);
+    const listed = await stele(['token', 'list', '--json', '--dir', dir]);
+    const live = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; revoked?: string }).filter((t) => !t.revoked);
+    expect(live.map((t) => t.id).sort()).toEqual([...made].sort());
+    const byId = await stele(['token', 'revoke', made[0]!, '--dir', dir]);
+    expect(byId.code).toBe(0);
+    const unknown = await stele(['token', 'revoke', 'nobody', '--dir', dir]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no live token has the id or name nobody');
   });
 });
 

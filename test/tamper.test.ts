@@ -480,6 +480,15 @@ describe('rollback and --against', () => {
     expect(plain.stdout).toMatch(/^FAILED: ERR_AGAINST_SIGNATURE: /);
   });
 
+  test('a file that is not a signed note fails --against, saying so', async () => {
+    const file = join(tempDir('saved'), 'not-a-note');
+    writeFileSync(file, 'hello\n');
+    const { code, json } = await verify(copyLog(), '--against', file);
+    expect(code).toBe(1);
+    expect(json).toMatchObject({ ok: false, code: 'ERR_AGAINST_SIGNATURE' });
+    expect((json as { message: string }).message).toMatch(/^not a signed note: /);
+  });
+
   test('a saved checkpoint with its root line changed fails --against: ERR_AGAINST_SIGNATURE', async () => {
     const saved = await saveCheckpoint(copyLog());
     writeFileSync(saved, withOtherRoot(readFileSync(saved, 'utf8')));

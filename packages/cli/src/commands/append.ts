@@ -37,7 +37,7 @@ export async function append(args: string[], io: Io): Promise<number> {
     }
     const size = store.log.size();
     if (values.json) io.stdout(JSON.stringify({ appended, duplicates, size }) + '\n');
-    else io.stdout(`appended ${appended} events (${duplicates} duplicates); log size ${size}\n`);
+    else io.stdout(`appended ${appended} ${appended === 1 ? 'event' : 'events'} (${duplicates} ${duplicates === 1 ? 'duplicate' : 'duplicates'}); log size ${size}\n`);
     return EXIT.ok;
   } finally {
     await store.log.close();

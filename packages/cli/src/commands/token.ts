@@ -37,7 +37,11 @@ export async function token(args: string[], io: Io): Promise<number> {
         const which = positionals[0] ?? values.name;
         if (!which) throw new UsageError('name the token to revoke: stele token revoke ID|NAME');
         const record = tokens.revoke(which);
-        if (!record) throw new UsageError(`no single live token has the id or name ${which}`);
+        if (!record) {
+          const named = tokens.list().filter((t) => !t.revoked && t.name === which);
+          if (named.length > 1) throw new UsageError(`${named.length} live tokens are named ${which}; revoke one by its id (${named.map((t) => t.id).join(', ')})`);
+          throw new UsageError(`no live token has the id or name ${which}`);
+        }
         await audit(dir, 'token.revoke', record);
         io.stdout(values.json ? JSON.stringify(record) + '\n' : `revoked ${record.name} (id ${record.id})\n`);
         return EXIT.ok;
