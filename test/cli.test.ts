@@ -234,6 +234,15 @@ describe('query', () => {
     expect(await ids('--limit', '2')).toEqual(['q-consult', 'q-helm']);
   });
 
+  test('the table: a header, then one line per event, a reason over two lines on one', async () => {
+    const { code, stdout } = await stele(['query', '--dir', dir]);
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(1 + E.length);
+    expect(lines[0]).toMatch(/^INDEX\s+TIME\s+SOURCE\s+ACTION\s+ACTOR\s+TARGET\s+OUTCOME\s+REASON$/);
+    expect(lines.find((l) => l.startsWith('2 '))).toMatch(/carol@example\.com\s+infra\s+failure\s+hook rejected second line$/);
+  });
+
   test('--actor matches the id or the email', async () => {
     expect(await ids('--actor', 'alice@example.com')).toEqual(['q-helm', 'q-init']);
     expect(await ids('--actor', 'alice')).toEqual(['q-helm', 'q-init']);

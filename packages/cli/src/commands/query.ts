@@ -69,7 +69,9 @@ function toTable(records: EventRecord[]): string {
   if (records.length === 0) return 'no matching events\n';
   const rows = [['INDEX', 'TIME', 'SOURCE', 'ACTION', 'ACTOR', 'TARGET', 'OUTCOME', 'REASON']];
   for (const r of records) {
-    rows.push([String(r.index), r.time, r.source, r.action, r.actor.email ?? r.actor.id ?? '', r.target?.name ?? r.target?.id ?? '', r.outcome, r.reason ?? '']);
+    // A reason may span lines: the table keeps one row per event (--json and --csv keep the text whole).
+    const reason = (r.reason ?? '').replace(/[\t\r\n]+/g, ' ');
+    rows.push([String(r.index), r.time, r.source, r.action, r.actor.email ?? r.actor.id ?? '', r.target?.name ?? r.target?.id ?? '', r.outcome, reason]);
   }
   const widths = rows[0]!.map((_, c) => Math.min(60, Math.max(...rows.map((row) => row[c]!.length))));
   const cut = (s: string, w: number) => (s.length > w ? s.slice(0, w - 1) + '…' : s.padEnd(w));
