@@ -299,8 +299,9 @@ async function openCheckpoint(
   try {
     text = (await openNote(note, [verifier])).text;
   } catch (err) {
-    if (err instanceof LogError && err.code === 'ERR_NOTE_MALFORMED') throw new Finding(null, malformedCode, `not a signed note: ${err.message}`);
-    if (err instanceof LogError) throw new Finding(null, signatureCode, `signature does not verify with ${verifier.name}: ${err.message}`);
+    if (err instanceof LogError) {
+      throw new Finding(null, signatureCode, err.code === 'ERR_NOTE_MALFORMED' ? `not a signed note: ${err.message}` : `signature does not verify with ${verifier.name}: ${err.message}`);
+    }
     throw err;
   }
   try {
