@@ -19,15 +19,15 @@ export interface StoreFields {
 const CONTROL_OR_SURROGATE = /[\u0000-\u001f\u007f-\u009f\uD800-\uDFFF]/;
 
 /**
- * Throws unless `store` can be added to `event`: the ids agree, the index is
+ * Throws unless `store` can be added to an event with id `eventId`: the ids agree, the index is
  * a safe non-negative integer, and the submitter's fields are bounded (so that
  * the store's fields always fit the 1,024 bytes validation keeps free) and
  * hold no control characters.
  *
  * @throws RangeError naming what is wrong
  */
-export function checkStoreFields(event: EventInput, store: StoreFields): void {
-  if (event.id !== undefined && event.id !== store.id) throw new RangeError('the store id differs from the event id');
+export function checkStoreFields(eventId: string | undefined, store: StoreFields): void {
+  if (eventId !== undefined && eventId !== store.id) throw new RangeError('the store id differs from the event id');
   if (!Number.isSafeInteger(store.index) || store.index < 0) throw new RangeError('index is a safe non-negative integer');
   const sub = store.submitter;
   if (
@@ -48,7 +48,7 @@ export function checkStoreFields(event: EventInput, store: StoreFields): void {
  * @throws RangeError if the event's id and `store.id` differ, `index` is not a safe non-negative integer, or the submitter is out of bounds
  */
 export function toRecord(event: EventInput, store: StoreFields): EventRecord {
-  checkStoreFields(event, store);
+  checkStoreFields(event.id, store);
   // recordBytes writes the members in RFC 8785 order whatever their order here:
   // the required ones come in one literal, which V8 allocates at once.
   const a = event.actor;

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalBytes } from './canonicalJson.js';
 import { toRecord, validateEvent, type EventInput, type EventRecord, type StoreFields } from './event.js';
-import { recordBytes, recordBytesOf } from './recordBytes.js';
+import { entryBytes, prepareEvent, recordBytes, recordBytesOf } from './recordBytes.js';
 
 /** canonicalBytes' answer, or the code it throws: what recordBytes must match. */
 function reference(record: unknown): Uint8Array | string {
@@ -91,6 +91,12 @@ describe('recordBytes', () => {
         const record = toRecord(r.event, fields);
         expect(actual(record)).toEqual(reference(record));
         expect(actualOf(r.event, fields)).toEqual(reference(record));
+        // Prepared once, sequenced again with other store fields (a retried append), other records written between.
+        const prepared = prepareEvent(r.event);
+        const again = { id: r.event.id ?? 'y', received: '2027-02-03T04:05:06.789Z', index: 123_456 };
+        recordBytes(record);
+        expect(Uint8Array.from(entryBytes(prepared, again))).toEqual(reference(toRecord(r.event, again)));
+        expect(Uint8Array.from(entryBytes(prepared, fields))).toEqual(reference(record));
       }),
       { numRuns: 2000 },
     );

@@ -339,11 +339,8 @@ function idNameType(o: Record<string, unknown>, first: Lead): void {
   put(CLOSE_STRING);
 }
 
-/**
- * Writes a record from an object holding its client members (a record, or
- * an event with the store's fields beside it) and the store's members.
- */
-function write(e: Record<string, unknown>, id: unknown, index: unknown, received: unknown, submitter: Record<string, unknown> | undefined, time: unknown): void {
+/** Writes the members before `id` (action to host), a host's closing quote left to the next lead. */
+function head(e: Record<string, unknown>): void {
   put(R_ACTION);
   text(e.action);
   put(R_ACTOR);
@@ -357,6 +354,21 @@ function write(e: Record<string, unknown>, id: unknown, index: unknown, received
     put(R_HOST);
     text(e.host);
   }
+}
+
+/** A target as a plain object of its members, or UNSURE. */
+function targetOf(v: unknown): Record<string, unknown> {
+  const t = plain(v);
+  expectMembers(t, 1 + set(t.id) + set(t.name));
+  return t;
+}
+
+/**
+ * Writes a record from an object holding its client members (a record, or
+ * an event with the store's fields beside it) and the store's members.
+ */
+function write(e: Record<string, unknown>, id: unknown, index: unknown, received: unknown, submitter: Record<string, unknown> | undefined, time: unknown): void {
+  head(e);
   put(R_ID[e.host === undefined ? 1 : 0]!);
   text(id);
   put(R_INDEX);
@@ -378,10 +390,8 @@ function write(e: Record<string, unknown>, id: unknown, index: unknown, received
     after = AFTER_OTHER;
   }
   if (e.target !== undefined) {
-    const t = plain(e.target);
-    expectMembers(t, 1 + set(t.id) + set(t.name));
     put(R_TARGET[after]!);
-    idNameType(t, T_ID);
+    idNameType(targetOf(e.target), T_ID);
     after = AFTER_OTHER;
   }
   put(R_TIME[after]!);
@@ -400,14 +410,6 @@ function writeRecord(record: EventRecord): void {
     expectMembers(submitter, 2 + set(submitter.name));
   }
   write(r, r.id, r.index, r.received, submitter, r.time);
-}
-
-function writeEvent(event: EventInput, store: StoreFields): void {
-  const e = plain(event);
-  // The required members (action, actor, outcome, source) and the optional ones set.
-  expectMembers(e, 4 + set(e.id) + set(e.time) + set(e.details) + set(e.device) + set(e.host) + set(e.reason) + set(e.target));
-  // The record's submitter is a copy of these three members (toRecord).
-  write(e, e.id ?? store.id, store.index, store.received, store.submitter as Record<string, unknown> | undefined, e.time ?? store.received);
 }
 
 /** Starts a record in the chunk; false when a write is under way already (a getter called back in). */
@@ -464,8 +466,157 @@ export function recordBytes(record: EventRecord): Uint8Array {
 }
 
 /**
+ * An event's own members written canonically ahead of its sequencing, in the
+ * runs that the store's members (id, index, received, submitter, time when
+ * the event has none) fall between: the head (action to host), the outcome
+ * and reason, the source, the target. Its entry is then these bytes copied
+ * with the store's members written between them (`entryBytes`), so the event
+ * object need not be kept until the batch is sequenced, nor walked twice.
+ */
+export class PreparedEvent {
+  /** @internal */
+  constructor(
+    /** The client's id, if it gave one. */
+    readonly id: string | undefined,
+    /** The client's time, if it gave one (else the record's time is `received`). */
+    readonly time: string | undefined,
+    /** The runs one after another, or undefined when the event is kept whole in `input`. */
+    readonly runs: Uint8Array | undefined,
+    /** Where the outcome, the source and the target runs start in `runs`. */
+    readonly middle: number,
+    readonly source: number,
+    readonly target: number,
+    /** The event, kept when the writer was not sure of it: its entry is then made by canonicalize. */
+    readonly input: EventInput | undefined,
+  ) {}
+}
+
+const P_OUTCOME = lead('"outcome":"');
+const P_SOURCE = lead('"source":"');
+const P_TARGET = lead('"target":');
+const E_ID = lead(',"id":"');
+const E_RECEIVED = lead(',"received":"');
+const E_SUBMITTER = lead(',"submitter":');
+const E_TIME = lead(',"time":"');
+const QUOTE_COMMA = lead('",');
+
+/** UNSURE unless `value` is absent or text that `text` writes without doubt. */
+function sureText(value: unknown): void {
+  if (value !== undefined && (typeof value !== 'string' || hasLoneSurrogate(value))) throw UNSURE;
+}
+
+/**
+ * An event's runs, ready to become its entry once the store has sequenced it.
+ *
+ * @param event - the output of `validateEvent`
+ * @returns the prepared event (its runs view a chunk shared with other records' bytes)
+ */
+export function prepareEvent(event: EventInput): PreparedEvent {
+  const whole = () => new PreparedEvent(event.id, event.time, undefined, 0, 0, 0, event);
+  if (!begin()) return whole();
+  let middle = 0;
+  let source = 0;
+  let target = 0;
+  try {
+    const e = plain(event);
+    // The required members (action, actor, outcome, source) and the optional ones set.
+    expectMembers(e, 4 + set(e.id) + set(e.time) + set(e.details) + set(e.device) + set(e.host) + set(e.reason) + set(e.target));
+    sureText(e.id);
+    sureText(e.time);
+    head(e);
+    if (e.host !== undefined) put(QUOTE);
+    middle = at - start;
+    put(P_OUTCOME);
+    text(e.outcome);
+    if (e.reason !== undefined) {
+      put(R_REASON);
+      text(e.reason);
+    }
+    put(QUOTE);
+    source = at - start;
+    put(P_SOURCE);
+    text(e.source);
+    put(QUOTE);
+    target = at - start;
+    if (e.target !== undefined) {
+      put(P_TARGET);
+      idNameType(targetOf(e.target), T_ID);
+    }
+  } catch (err) {
+    at = start;
+    if (err !== UNSURE) throw err;
+    return whole();
+  } finally {
+    busy = false;
+  }
+  return new PreparedEvent(event.id, event.time, end(), middle, source, target, undefined);
+}
+
+/** Copies `runs[from, to)` to the chunk. */
+function copy(runs: Uint8Array, from: number, to: number): void {
+  const n = to - from;
+  if (at + n > chunk.length) grow(n);
+  if (n < 32) {
+    const out = chunk;
+    for (let i = 0; i < n; i++) out[at + i] = runs[from + i]!;
+  } else {
+    chunk.set(runs.subarray(from, to), at);
+  }
+  at += n;
+}
+
+/**
+ * The leaf entry of a prepared event with the store's members: equal to
+ * `recordBytes(toRecord(event, store))`.
+ *
+ * @param prepared - from `prepareEvent(event)`
+ * @param store - the store's fields, as toRecord takes them
+ * @returns the canonical bytes, a view as recordBytes returns
+ * @throws RangeError as toRecord does, or when the store's fields are not text
+ */
+export function entryBytes(prepared: PreparedEvent, store: StoreFields): Uint8Array {
+  const { runs, input } = prepared;
+  if (runs === undefined) return utf8(canonicalize(toRecord(input!, store)));
+  checkStoreFields(prepared.id, store);
+  if (!begin()) throw new RangeError('entryBytes was called while a record was being written');
+  try {
+    copy(runs, 0, prepared.middle);
+    put(E_ID);
+    text(prepared.id ?? store.id);
+    put(R_INDEX);
+    num(store.index);
+    put(COMMA);
+    copy(runs, prepared.middle, prepared.source);
+    put(E_RECEIVED);
+    text(store.received);
+    put(QUOTE_COMMA);
+    copy(runs, prepared.source, prepared.target);
+    const sub = store.submitter;
+    if (sub !== undefined) {
+      put(E_SUBMITTER);
+      // The record's submitter is a copy of these three members (toRecord).
+      idNameType(sub as unknown as Record<string, unknown>, T_ID);
+    }
+    if (prepared.target < runs.length) {
+      put(COMMA);
+      copy(runs, prepared.target, runs.length);
+    }
+    put(E_TIME);
+    text(prepared.time ?? store.received);
+    put(R_END);
+  } catch (err) {
+    at = start;
+    if (err === UNSURE) throw new RangeError('the store fields are not text');
+    throw err;
+  } finally {
+    busy = false;
+  }
+  return end();
+}
+
+/**
  * The leaf entry of `toRecord(event, store)`, written without making the
- * record: on the append path the record is needed only for its bytes.
+ * record (`entryBytes(prepareEvent(event), store)`).
  *
  * @param event - the output of `validateEvent`
  * @param store - the store's fields, as toRecord takes them
@@ -473,16 +624,6 @@ export function recordBytes(record: EventRecord): Uint8Array {
  * @throws RangeError as toRecord does
  */
 export function recordBytesOf(event: EventInput, store: StoreFields): Uint8Array {
-  checkStoreFields(event, store);
-  if (!begin()) return utf8(canonicalize(toRecord(event, store)));
-  try {
-    writeEvent(event, store);
-  } catch (err) {
-    at = start;
-    if (err !== UNSURE) throw err;
-    return utf8(canonicalize(toRecord(event, store)));
-  } finally {
-    busy = false;
-  }
-  return end();
+  checkStoreFields(event.id, store);
+  return entryBytes(prepareEvent(event), store);
 }

@@ -1,7 +1,7 @@
 import {
-  EventValidationError, MAX_ENTRY_SIZE, equalBytes, parseCheckpoint, parseNote, recordBytesOf, formatCheckpoint, formatTime, fromUtf8, newEventId,
-  planConsistency, planInclusion, sameEvent, signNote, toRecord, validateEvent,
-  type CompactRange, type EventInput, type EventRecord, type FieldError, type Hasher, type NoteSigner, type StoreFields, type Submitter,
+  EventValidationError, MAX_ENTRY_SIZE, entryBytes, equalBytes, parseCheckpoint, parseNote, formatCheckpoint, formatTime, fromUtf8, newEventId,
+  planConsistency, planInclusion, prepareEvent, signNote, validateEvent,
+  type CompactRange, type EventRecord, type FieldError, type Hasher, type NoteSigner, type PreparedEvent, type StoreFields, type Submitter,
 } from '@stele/log';
 import type { Batch, IndexRow, LogDriver, QueryFilter, StoredCheckpoint, StoredEntry, TreeHash } from './driver.js';
 import { StoreError } from './errors.js';
@@ -101,7 +101,8 @@ export interface CommitEvent {
 }
 
 interface Pending {
-  inputs: EventInput[];
+  /** The call's events, validated and written ahead (what a retry sequences again). */
+  events: PreparedEvent[];
   submitter: Submitter | undefined;
   resolve(result: AppendResult): void;
   reject(err: unknown): void;
@@ -109,10 +110,11 @@ interface Pending {
   attempts: number;
 }
 
-/** Where an id of a sequenced batch went, and its record. */
+/** Where an id of a sequenced batch went: its entry, and the store's fields in it. */
 interface Seen {
   readonly index: number;
-  readonly record: EventRecord;
+  readonly bytes: Uint8Array;
+  storeFields(): StoreFields;
 }
 
 interface Accepted {
@@ -134,10 +136,9 @@ interface InFlight {
 }
 
 /**
- * An entry of a batch being sequenced. Its record and index row are made
- * only when asked for: the bytes are written straight from the event, the
- * writer thread derives rows from the bytes on its own core, and the record
- * is wanted only when the same id comes again while the batch is in flight.
+ * An entry of a batch being sequenced. Its index row is made only when the
+ * driver asks for it: the writer thread derives rows from the bytes on its
+ * own core, and the service's thread should not pay for them as well.
  */
 class SequencedEntry implements StoredEntry, Seen {
   constructor(
@@ -145,18 +146,26 @@ class SequencedEntry implements StoredEntry, Seen {
     readonly id: string,
     readonly leafHash: Uint8Array,
     readonly bytes: Uint8Array,
-    private readonly input: EventInput,
     private readonly received: string,
     private readonly submitter: Submitter | undefined,
   ) {}
 
-  get record(): EventRecord {
-    return toRecord(this.input, { id: this.id, received: this.received, index: this.index, submitter: this.submitter });
+  storeFields(): StoreFields {
+    return { id: this.id, received: this.received, index: this.index, submitter: this.submitter };
   }
 
   get row(): IndexRow {
-    return indexRowOf(this.record);
+    return indexRowOf(parseRecord(this.bytes));
   }
+}
+
+/**
+ * Whether appending `event` again must answer `prior`'s index: its entry,
+ * with the store's fields of `prior`, is `prior`'s entry byte for byte (both
+ * canonical, so the same record).
+ */
+function sameEntry(event: PreparedEvent, prior: Seen): boolean {
+  return equalBytes(entryBytes(event, prior.storeFields()), prior.bytes);
 }
 
 /** Batches sequenced ahead of the durable state: one being written, one being prepared. */
@@ -232,10 +241,10 @@ export async function openLog(options: LogOptions): Promise<Log> {
     const limit = inFlight.length === 0 && queue.length > 1 ? Math.min(maxBatch, Math.ceil(queued / 2)) : maxBatch;
     const calls: Pending[] = [];
     let taken = 0;
-    while (queue.length > 0 && (calls.length === 0 || taken + queue[0]!.inputs.length <= limit)) {
+    while (queue.length > 0 && (calls.length === 0 || taken + queue[0]!.events.length <= limit)) {
       const call = queue.shift()!;
       calls.push(call);
-      taken += call.inputs.length;
+      taken += call.events.length;
     }
     queued -= taken;
     sequencing = true;
@@ -319,7 +328,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
       .then(
         () => {
           queue.unshift(...retry);
-          for (const call of retry) queued += call.inputs.length;
+          for (const call of retry) queued += call.events.length;
         },
         (err: unknown) => {
           for (const call of retry) call.reject(err);
@@ -339,7 +348,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
     // the lookup, so that a batch landing during it is seen one way or the other.
     const flying = inFlight.map((f) => f.seen);
     const ids: string[] = [];
-    for (const call of calls) for (const e of call.inputs) if (e.id !== undefined) ids.push(e.id);
+    for (const call of calls) for (const e of call.events) if (e.id !== undefined) ids.push(e.id);
     const stored = ids.length > 0 ? await driver.findIds(ids) : new Map<string, StoredEntry>();
     const now = clock();
     const received = formatTime(now);
@@ -364,15 +373,15 @@ export async function openLog(options: LogOptions): Promise<Log> {
       const mine: SequencedEntry[] = [];
       const mineSeen = new Map<string, Seen>();
       const out: AppendedEntry[] = [];
-      // The store's fields of each entry, one object rewritten per event (recordBytesOf keeps no reference).
+      // The store's fields of each entry, one object rewritten per event (entryBytes keeps no reference).
       const fields: StoreFields = { id: '', received, index: 0, submitter: call.submitter };
       try {
-        for (const input of call.inputs) {
+        for (const input of call.events) {
           if (input.id !== undefined) {
             const earlier = mineSeen.get(input.id);
             const prior = earlier ?? seen.get(input.id) ?? inFlightId(input.id) ?? fromStored(stored.get(input.id));
             if (prior) {
-              if (!sameEvent(input, prior.record)) {
+              if (!sameEntry(input, prior)) {
                 // An index given to an earlier event of this same call is not in the log, and never will be.
                 throw new StoreError('ERR_ID_CONFLICT', earlier
                   ? `id ${input.id} appears twice in this append with different content`
@@ -386,11 +395,11 @@ export async function openLog(options: LogOptions): Promise<Log> {
           const id = input.id ?? newEventId(now);
           fields.id = id;
           fields.index = index;
-          const bytes = recordBytesOf(input, fields);
+          const bytes = entryBytes(input, fields);
           if (bytes.length > MAX_ENTRY_SIZE) {
             throw new StoreError('ERR_ENTRY_TOO_LARGE', `event ${id} is ${bytes.length} bytes as stored; the limit is ${MAX_ENTRY_SIZE}`);
           }
-          const entry = new SequencedEntry(index, id, hasher.hashLeaf(bytes), bytes, input, received, call.submitter);
+          const entry = new SequencedEntry(index, id, hasher.hashLeaf(bytes), bytes, received, call.submitter);
           mine.push(entry);
           // Only a client's id can come again; one the store just made up cannot.
           if (input.id !== undefined) mineSeen.set(id, entry);
@@ -432,20 +441,27 @@ export async function openLog(options: LogOptions): Promise<Log> {
     tipLatest = latest;
   }
 
-  function fromStored(entry: StoredEntry | undefined) {
-    return entry && { index: entry.index, record: parseRecord(entry.bytes) };
+  function fromStored(entry: StoredEntry | undefined): Seen | undefined {
+    if (!entry) return undefined;
+    const { id, received, index, submitter } = parseRecord(entry.bytes);
+    return { index: entry.index, bytes: entry.bytes, storeFields: () => ({ id, received, index, submitter }) };
   }
 
-  function validate(events: readonly unknown[]): EventInput[] {
-    const inputs: EventInput[] = [];
+  /**
+   * The events validated, each written ahead into its runs while it is at
+   * hand (prepareEvent): the queue then holds bytes rather than the events'
+   * objects until their batch is durable.
+   */
+  function validate(events: readonly unknown[]): PreparedEvent[] {
+    const prepared: PreparedEvent[] = [];
     const errors: (FieldError & { event: number })[] = [];
     events.forEach((raw, event) => {
       const result = validateEvent(raw);
-      if (result.ok) inputs.push(result.event);
-      else for (const e of result.errors) errors.push({ ...e, event });
+      if (!result.ok) for (const e of result.errors) errors.push({ ...e, event });
+      else if (errors.length === 0) prepared.push(prepareEvent(result.event));
     });
     if (errors.length > 0) throw new EventValidationError(errors);
-    return inputs;
+    return prepared;
   }
 
   function checkSize(at: number, what: string): void {
@@ -501,21 +517,21 @@ export async function openLog(options: LogOptions): Promise<Log> {
     append(events, options = {}) {
       if (closed) return Promise.reject(new StoreError('ERR_CLOSED', 'the log is closed'));
       if (!signer) return Promise.reject(new StoreError('ERR_READ_ONLY', 'the log was opened without its signer key'));
-      let inputs: EventInput[];
+      let prepared: PreparedEvent[];
       try {
-        inputs = validate(events);
+        prepared = validate(events);
       } catch (err) {
         return Promise.reject(err);
       }
-      if (inputs.length === 0) {
+      if (prepared.length === 0) {
         return Promise.resolve({ entries: [], checkpoint: latest ?? '', size });
       }
-      if (queued + inputs.length > maxQueued && queued > 0) {
+      if (queued + prepared.length > maxQueued && queued > 0) {
         return Promise.reject(new StoreError('ERR_OVERLOADED', `${queued} events are waiting to be committed; try again shortly`));
       }
       return new Promise<AppendResult>((resolve, reject) => {
-        queue.push({ inputs, submitter: options.submitter, resolve, reject, attempts: 0 });
-        queued += inputs.length;
+        queue.push({ events: prepared, submitter: options.submitter, resolve, reject, attempts: 0 });
+        queued += prepared.length;
         schedule();
       });
     },
