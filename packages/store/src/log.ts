@@ -168,6 +168,50 @@ function sameEntry(event: PreparedEvent, prior: Seen): boolean {
   return equalBytes(entryBytes(event, prior.storeFields()), prior.bytes);
 }
 
+/**
+ * An entry handed to subscribers, its record parsed when first read: every
+ * commit is announced, and a listener that only counts (metrics) should not
+ * cost a parse per entry. The record is an own enumerable member all the
+ * same (JSON and spreading see it, as plain data); its accessor is defined
+ * with one shared descriptor, so that each entry costs one small object
+ * rather than a copy and two closures.
+ */
+class CommittedEntry implements LogEntry {
+  readonly index: number;
+  readonly id: string;
+  readonly leafHash: Uint8Array;
+  readonly bytes: Uint8Array;
+  declare record: EventRecord;
+  #record: EventRecord | undefined;
+
+  constructor(e: StoredEntry) {
+    this.index = e.index;
+    this.id = e.id;
+    this.leafHash = e.leafHash;
+    this.bytes = e.bytes;
+    Object.defineProperty(this, 'record', RECORD_MEMBER);
+  }
+
+  static read(entry: CommittedEntry): EventRecord {
+    return (entry.#record ??= parseRecord(entry.bytes));
+  }
+
+  static write(entry: CommittedEntry, value: EventRecord): void {
+    entry.#record = value;
+  }
+}
+
+const RECORD_MEMBER: PropertyDescriptor = {
+  get(this: CommittedEntry) {
+    return CommittedEntry.read(this);
+  },
+  set(this: CommittedEntry, value: EventRecord) {
+    CommittedEntry.write(this, value);
+  },
+  enumerable: true,
+  configurable: true,
+};
+
 /** Batches sequenced ahead of the durable state: one being written, one being prepared. */
 const MAX_IN_FLIGHT = 2;
 
@@ -305,7 +349,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
       latest = note;
       latestCreated = b.checkpoint.created;
       if (listeners.size > 0) {
-        const event: CommitEvent = { entries: b.entries.map(committedEntry), size, checkpoint: note };
+        const event: CommitEvent = { entries: b.entries.map((e) => new CommittedEntry(e)), size, checkpoint: note };
         for (const listener of listeners) {
           // A listener's failure must not undo the acknowledgement of a durable batch.
           try {
@@ -471,24 +515,6 @@ export async function openLog(options: LogOptions): Promise<Log> {
   }
 
   const toLogEntry = (e: StoredEntry): LogEntry => ({ ...e, record: parseRecord(e.bytes) });
-  /**
-   * An entry for subscribers whose record is parsed when first read: every
-   * commit is announced, and a listener that only counts (metrics) should not
-   * cost a parse per entry.
-   */
-  const committedEntry = (e: StoredEntry): LogEntry => {
-    let record: EventRecord | undefined;
-    return {
-      ...e,
-      get record() {
-        return (record ??= parseRecord(e.bytes));
-      },
-      set record(value) {
-        record = value;
-      },
-    };
-  };
-
   return {
     origin,
     hasher,
@@ -505,7 +531,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
       await reload();
       if (listeners.size === 0) return;
       for (let at = before; at < size; at += 1000) {
-        const entries = (await driver.readEntries(at, Math.min(size, at + 1000))).map(committedEntry);
+        const entries = (await driver.readEntries(at, Math.min(size, at + 1000))).map((e) => new CommittedEntry(e));
         const event: CommitEvent = { entries, size, checkpoint: latest! };
         for (const listener of listeners) listener(event);
       }
