@@ -420,33 +420,33 @@ export async function openLog(options: LogOptions): Promise<Log> {
       // The store's fields of each entry, one object rewritten per event (entryBytes keeps no reference).
       const fields: StoreFields = { id: '', received, index: 0, submitter: call.submitter };
       try {
-        for (const input of call.events) {
-          if (input.id !== undefined) {
-            const earlier = mineSeen.get(input.id);
-            const prior = earlier ?? seen.get(input.id) ?? inFlightId(input.id) ?? fromStored(stored.get(input.id));
+        for (const prepared of call.events) {
+          if (prepared.id !== undefined) {
+            const earlier = mineSeen.get(prepared.id);
+            const prior = earlier ?? seen.get(prepared.id) ?? inFlightId(prepared.id) ?? fromStored(stored.get(prepared.id));
             if (prior) {
-              if (!sameEntry(input, prior)) {
+              if (!sameEntry(prepared, prior)) {
                 // An index given to an earlier event of this same call is not in the log, and never will be.
                 throw new StoreError('ERR_ID_CONFLICT', earlier
-                  ? `id ${input.id} appears twice in this append with different content`
-                  : `id ${input.id} is already in the log (index ${prior.index}) with different content`);
+                  ? `id ${prepared.id} appears twice in this append with different content`
+                  : `id ${prepared.id} is already in the log (index ${prior.index}) with different content`);
               }
-              out.push({ id: input.id, index: prior.index, duplicate: true });
+              out.push({ id: prepared.id, index: prior.index, duplicate: true });
               continue;
             }
           }
           const index = start + entries.length + mine.length;
-          const id = input.id ?? newEventId(now);
+          const id = prepared.id ?? newEventId(now);
           fields.id = id;
           fields.index = index;
-          const bytes = entryBytes(input, fields);
+          const bytes = entryBytes(prepared, fields);
           if (bytes.length > MAX_ENTRY_SIZE) {
             throw new StoreError('ERR_ENTRY_TOO_LARGE', `event ${id} is ${bytes.length} bytes as stored; the limit is ${MAX_ENTRY_SIZE}`);
           }
           const entry = new SequencedEntry(index, id, hasher.hashLeaf(bytes), bytes, received, call.submitter);
           mine.push(entry);
           // Only a client's id can come again; one the store just made up cannot.
-          if (input.id !== undefined) mineSeen.set(id, entry);
+          if (prepared.id !== undefined) mineSeen.set(id, entry);
           out.push({ id, index, duplicate: false });
         }
       } catch (err) {
