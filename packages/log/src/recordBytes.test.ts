@@ -181,6 +181,15 @@ describe('recordBytes', () => {
     for (const [r, bytes] of made) expect(Uint8Array.from(bytes)).toEqual(canonicalBytes(r));
   });
 
+  it('refuses to make an entry from a prepared event whose bytes were transferred away', () => {
+    const event = validateEvent({ source: 's', action: 'a', actor: { id: 'u' } });
+    if (!event.ok) throw new Error('test event invalid');
+    const prepared = prepareEvent(event.event);
+    const runs = prepared.runs!;
+    structuredClone(runs.buffer, { transfer: [runs.buffer as ArrayBuffer] });
+    expect(() => entryBytes(prepared, store)).toThrow(/transferred away/);
+  });
+
   it('starts a new chunk when a result buffer was transferred away', () => {
     const r = toRecord({ source: 's', action: 'a', actor: { id: 'u', verified: false }, outcome: 'unknown' }, store);
     const first = recordBytes(r);

@@ -577,6 +577,8 @@ function copy(runs: Uint8Array, from: number, to: number): void {
 export function entryBytes(prepared: PreparedEvent, store: StoreFields): Uint8Array {
   const { runs, input } = prepared;
   if (runs === undefined) return utf8(canonicalize(toRecord(input!, store)));
+  // A detached view (someone transferred its chunk's buffer) has length 0: never write an entry from it.
+  if (runs.length < prepared.target) throw new RangeError("the prepared event's bytes were transferred away");
   checkStoreFields(prepared.id, store);
   if (!begin()) throw new RangeError('entryBytes was called while a record was being written');
   try {
