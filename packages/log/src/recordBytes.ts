@@ -363,53 +363,42 @@ function targetOf(v: unknown): Record<string, unknown> {
   return t;
 }
 
-/**
- * Writes a record from an object holding its client members (a record, or
- * an event with the store's fields beside it) and the store's members.
- */
-function write(e: Record<string, unknown>, id: unknown, index: unknown, received: unknown, submitter: Record<string, unknown> | undefined, time: unknown): void {
-  head(e);
-  put(R_ID[e.host === undefined ? 1 : 0]!);
-  text(id);
-  put(R_INDEX);
-  num(index);
-  put(R_OUTCOME);
-  text(e.outcome);
-  if (e.reason !== undefined) {
-    put(R_REASON);
-    text(e.reason);
-  }
-  put(R_RECEIVED);
-  text(received);
-  put(R_SOURCE);
-  text(e.source);
-  let after: After = AFTER_STRING;
-  if (submitter !== undefined) {
-    if (submitter.id === undefined) throw UNSURE;
-    idNameType(submitter, R_SUBMITTER);
-    after = AFTER_OTHER;
-  }
-  if (e.target !== undefined) {
-    put(R_TARGET[after]!);
-    idNameType(targetOf(e.target), T_ID);
-    after = AFTER_OTHER;
-  }
-  put(R_TIME[after]!);
-  text(time);
-  put(R_END);
-}
-
 function writeRecord(record: EventRecord): void {
   const r = plain(record);
   // The required members (action, actor, id, index, outcome, received, source, time, v) and the optional ones set.
   expectMembers(r, 9 + set(r.details) + set(r.device) + set(r.host) + set(r.reason) + set(r.submitter) + set(r.target));
   if (r.v !== 1) throw UNSURE;
-  let submitter: Record<string, unknown> | undefined;
-  if (r.submitter !== undefined) {
-    submitter = plain(r.submitter);
-    expectMembers(submitter, 2 + set(submitter.name));
+  head(r);
+  put(R_ID[r.host === undefined ? 1 : 0]!);
+  text(r.id);
+  put(R_INDEX);
+  num(r.index);
+  put(R_OUTCOME);
+  text(r.outcome);
+  if (r.reason !== undefined) {
+    put(R_REASON);
+    text(r.reason);
   }
-  write(r, r.id, r.index, r.received, submitter, r.time);
+  put(R_RECEIVED);
+  text(r.received);
+  put(R_SOURCE);
+  text(r.source);
+  let after: After = AFTER_STRING;
+  if (r.submitter !== undefined) {
+    const s = plain(r.submitter);
+    expectMembers(s, 2 + set(s.name));
+    if (s.id === undefined) throw UNSURE;
+    idNameType(s, R_SUBMITTER);
+    after = AFTER_OTHER;
+  }
+  if (r.target !== undefined) {
+    put(R_TARGET[after]!);
+    idNameType(targetOf(r.target), T_ID);
+    after = AFTER_OTHER;
+  }
+  put(R_TIME[after]!);
+  text(r.time);
+  put(R_END);
 }
 
 /** Starts a record in the chunk; false when a write is under way already (a getter called back in). */
