@@ -8,7 +8,7 @@ import { canonicalBytes, canonicalize, type JsonObject, type JsonValue } from '.
 import { LogError } from './errors.js';
 import { toRecord } from './record.js';
 import { forInOwn, keysSorted, prototypeClean, sortKeys } from './members.js';
-import { hasLoneSurrogate } from './unicode.js';
+import { CONTROL_OR_SURROGATE, hasLoneSurrogate } from './unicode.js';
 
 /** What the event's outcome was; `unknown` when the client did not say. */
 export type Outcome = 'success' | 'failure' | 'unknown';
@@ -162,9 +162,6 @@ const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 /** Controls (C0, DEL, C1) and lone surrogates; `reason` alone may hold tabs and newlines. */
 const BAD_LINE = /\p{Cc}|\p{Cs}/u;
-/** Controls and surrogates of any kind: a cheap filter before the exact (Unicode-aware) tests. */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const MAYBE_BAD = /[\u0000-\u001f\u007f-\u009f\uD800-\uDFFF]/;
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const BAD_TEXT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]|\p{Cs}/u;
 /** Host names: no white space. */
@@ -263,7 +260,7 @@ class Checker {
     if (v.length === 0) return this.add(path, 'format', 'must not be empty');
     this.bound += 6 * v.length + 64;
     if (codePoints(v, rule.max) > rule.max) return this.add(path, 'too_long', `must have at most ${rule.max} characters`);
-    if (MAYBE_BAD.test(v) && (rule.multiline ? BAD_TEXT : BAD_LINE).test(v)) return this.add(path, 'format', 'must not hold control characters or invalid Unicode');
+    if (CONTROL_OR_SURROGATE.test(v) && (rule.multiline ? BAD_TEXT : BAD_LINE).test(v)) return this.add(path, 'format', 'must not hold control characters or invalid Unicode');
     if (rule.pattern && !rule.pattern.test(v)) return this.add(path, 'format', `must match /${rule.pattern.source}/`);
     return v;
   }

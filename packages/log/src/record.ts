@@ -3,6 +3,7 @@
  * the store sets (id when the client gave none, received, index, submitter).
  */
 import type { Actor, EventInput, EventRecord, Submitter, Target } from './event.js';
+import { CONTROL_OR_SURROGATE } from './unicode.js';
 
 /** What the store adds to an event to make its record. */
 export interface StoreFields {
@@ -14,9 +15,6 @@ export interface StoreFields {
   submitter?: Submitter;
 }
 
-/** Controls (C0, DEL, C1) and surrogates. */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const CONTROL_OR_SURROGATE = /[\u0000-\u001f\u007f-\u009f\uD800-\uDFFF]/;
 
 /**
  * Throws unless `store` can be added to an event with id `eventId`: the ids agree, the index is

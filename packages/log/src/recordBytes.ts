@@ -615,6 +615,5 @@ export function entryBytes(prepared: PreparedEvent, store: StoreFields): Uint8Ar
  * @throws RangeError as toRecord does
  */
 export function recordBytesOf(event: EventInput, store: StoreFields): Uint8Array {
-  checkStoreFields(event.id, store);
   return entryBytes(prepareEvent(event), store);
 }

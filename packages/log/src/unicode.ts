@@ -1,7 +1,12 @@
 /**
  * The lone-surrogate test that canonical JSON and event validation run on
- * every string and key. Internal: not exported from the package.
+ * every string and key, and the cheap filter for controls. Internal: not
+ * exported from the package.
  */
+
+/** Controls (C0, DEL, C1) and surrogates of any kind: a cheap filter before exact (Unicode-aware) tests. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+export const CONTROL_OR_SURROGATE = /[\u0000-\u001f\u007f-\u009f\uD800-\uDFFF]/;
 
 /** Any surrogate code unit: a cheap filter before the exact test. */
 const SURROGATE = /[\uD800-\uDFFF]/;
