@@ -6,9 +6,9 @@
 // machine the others are the same work plus time lent to other processes.
 import { join } from 'node:path';
 import {
-  CompactRange, createSigner, formatCheckpoint, formatTime, fromUtf8, generateSignerKey, recordBytesOf, signNote, validateEvent,
+  CompactRange, createSigner, formatCheckpoint, formatTime, generateSignerKey, recordBytesOf, signNote, validateEvent,
 } from '../packages/log/dist/index.js';
-import { indexRowOf, nodeHasher, openSqliteDriver } from '../packages/store/dist/index.js';
+import { indexRowOf, nodeHasher, openSqliteDriver, parseRecord } from '../packages/store/dist/index.js';
 import { unitsOf } from '../packages/store/dist/sqlite/unitIndex.js';
 import { benchEvent } from './events.mjs';
 import { now, removeDir, tempDir } from './lib.mjs';
@@ -72,7 +72,7 @@ async function run(count, batch, received, signer) {
     const note = await signNote(formatCheckpoint({ origin: ORIGIN, size: range.size, root: range.root(), extensions: [] }), signer);
     lap('treeAndSign');
     // The writer thread's side: index rows from the entries' bytes, as it derives them.
-    const rows = bytes.map((b) => indexRowOf(JSON.parse(fromUtf8(b))));
+    const rows = bytes.map((b) => indexRowOf(parseRecord(b)));
     lap('indexRow');
     unitsOf(first, rows); // what the driver's commit does again, inside
     lap('unitIndex');

@@ -6,7 +6,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { benchEvent } from './events.mjs';
-import { startServer, stopServer } from './lib.mjs';
+import { cpuMillisOf, startServer, stopServer } from './lib.mjs';
 
 const log = (m) => process.stderr.write(`[http] ${m}\n`);
 const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 8);
@@ -19,14 +19,9 @@ const withBare = process.env.BENCH_HTTP_BARE !== '0';
  * runs; the server's CPU per request depends much less on it.
  */
 function cpuOf(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
+  const ms = cpuMillisOf(`/proc/${pid}/stat`);
+  return ms === undefined ? undefined : ms * 1000;
 }
-const CLOCK_TICKS = 100; // USER_HZ, 100 on every Linux architecture Node runs on
 
 /** Starts a process that prints its URL (bare server) or says "listening on URL" (stele serve). */
 function run(opts) {

@@ -88,6 +88,21 @@ export function stopServer(child) {
 const CLOCK_TICKS = 100; // USER_HZ, 100 on every Linux architecture Node runs on
 
 /**
+ * CPU milliseconds (user + system) from a /proc `stat` file: a process's
+ * (`/proc/PID/stat`) or a thread's (`/proc/self/task/TID/stat`); undefined
+ * where there is none (not Linux, or the process or thread has ended).
+ */
+export function cpuMillisOf(statPath) {
+  try {
+    const stat = readFileSync(statPath, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * CPU milliseconds each thread of this process has used so far, by thread
  * id, from /proc (Linux); an empty map elsewhere.
  */
@@ -100,13 +115,8 @@ export function threadCpu() {
     return out;
   }
   for (const tid of tids) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid), ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS);
-    } catch {
-      // the thread ended
-    }
+    const ms = cpuMillisOf(`/proc/self/task/${tid}/stat`);
+    if (ms !== undefined) out.set(Number(tid), ms); // else the thread ended
   }
   return out;
 }
