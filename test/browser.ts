@@ -1,4 +1,10 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { ROOT } from './helpers.js';
+
+/** Where the browser tests leave their screenshots (kept by CI). */
+const ARTIFACTS = join(ROOT, 'test-artifacts');
 
 /** Debian's Chromium; the browser tests skip, saying so, where it is absent. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -16,13 +22,24 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
+/** A page in a fresh browser profile (no pinned key, no token, nothing stored), 1280 × 800. */
+export async function freshPage(browser: Browser, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+  const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 800 } });
+  return context.newPage();
+}
+
+/** A full-page screenshot, kept as test-artifacts/console-NAME.png. */
+export async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
+}
+
 /**
- * A fresh browser profile (no pinned key, no token) at the console served at
- * `url`, signed in with `token`, once the results table shows rows.
+ * A fresh browser profile at the console served at `url`, signed in with
+ * `token`, once the results table shows rows.
  */
 export async function signIn(browser: Browser, url: string, token: string, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
-  const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
+  const page = await freshPage(browser, colorScheme);
   await page.goto(url + '/');
   await page.fill('#token', token);
   await page.click('form.token button');

@@ -5,16 +5,15 @@
  * gap highlighted; the search page draws a histogram of the whole search.
  * Skips when /usr/bin/chromium is absent (apt-get install -y chromium).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { ROOT, createReadToken, postEvents, removeTempDirs, seedEvent, tempDir } from './helpers.js';
+import { createReadToken, postEvents, removeTempDirs, seedEvent, tempDir } from './helpers.js';
 import { startCollector, type Collector } from './sourcesProcess.js';
-import { CHROMIUM, launchChromium, signIn } from './browser.js';
+import { CHROMIUM, launchChromium, shot, signIn } from './browser.js';
 
 const hasChromium = existsSync(CHROMIUM);
-const ARTIFACTS = join(ROOT, 'test-artifacts');
 const DEVICE = 'emacs-gappy';
 const BULK = 600;
 
@@ -50,7 +49,6 @@ describe.skipIf(!hasChromium)('the console coverage page in Chromium', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     browser = await launchChromium();
-    mkdirSync(ARTIFACTS, { recursive: true });
   });
 
   afterAll(async () => {
@@ -73,7 +71,7 @@ describe.skipIf(!hasChromium)('the console coverage page in Chromium', () => {
     expect(size).toBeGreaterThan(rows);
     expect(await page.locator('.bar .status').innerText()).toMatch(new RegExp(`^${rows} of ${size} events`));
     expect(await page.locator('.timeline .taxis').innerText()).toMatch(/per \d+[smhd]/);
-    await page.screenshot({ path: join(ARTIFACTS, 'console-timeline.png'), fullPage: true });
+    await shot(page, 'timeline');
     await page.context().close();
   });
 
@@ -125,7 +123,7 @@ describe.skipIf(!hasChromium)('the console coverage page in Chromium', () => {
     // Gaps first.
     expect(await page.locator('table.coverage tbody tr').first().getAttribute('data-device')).toBe(DEVICE);
     expect(await page.locator('main .status').innerText()).toMatch(/2 devices · 1 gap · 2 silent/);
-    await page.screenshot({ path: join(ARTIFACTS, 'console-coverage.png'), fullPage: true });
+    await shot(page, 'coverage');
 
     // The gap count links to the stele.gap events.
     await gappy.locator('td.gaps a').click();

@@ -16,17 +16,16 @@
  * Screenshots go to test-artifacts/ (not committed). Skips when
  * /usr/bin/chromium is absent (apt-get install -y chromium).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startProvider, writeCollectorConfig, type TestProvider } from './oidcProvider.js';
-import { ROOT, freePort, removeTempDirs, tempDir } from './helpers.js';
+import { freePort, removeTempDirs, tempDir } from './helpers.js';
 import { startCollector, type Collector } from './sourcesProcess.js';
-import { CHROMIUM, launchChromium } from './browser.js';
+import { CHROMIUM, freshPage, launchChromium, shot } from './browser.js';
 
 const hasChromium = existsSync(CHROMIUM);
-const ARTIFACTS = join(ROOT, 'test-artifacts');
 const LAPTOP = 'laptop-4411';
 const KIOSK = 'kiosk-lobby';
 const REASON = 'Wiped and sent for recycling (asset 4411, INC-311)';
@@ -80,7 +79,6 @@ describe.skipIf(!hasChromium)('managing devices in the console, in Chromium', ()
     const retired = await api(`/v1/admin/devices/${KIOSK}/retire`, { method: 'POST', body: JSON.stringify({ reason: 'lobby kiosk removed' }) });
     expect(retired.status).toBe(200);
     browser = await launchChromium();
-    mkdirSync(ARTIFACTS, { recursive: true });
   });
 
   afterAll(async () => {
@@ -90,12 +88,9 @@ describe.skipIf(!hasChromium)('managing devices in the console, in Chromium', ()
     removeTempDirs();
   });
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
-
   /** A fresh profile, signed in as `user` through the provider's own pages. */
   async function signedIn(user: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
+    const page = await freshPage(browser);
     await page.goto(`${origin}/`);
     await page.locator('button.signin[data-issuer="testidp"]').click();
     await page.waitForURL((url) => url.origin === provider.issuer);
@@ -109,8 +104,7 @@ describe.skipIf(!hasChromium)('managing devices in the console, in Chromium', ()
   }
   /** A fresh profile with an API token pasted. */
   async function withToken(token: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
+    const page = await freshPage(browser);
     await page.goto(`${origin}/`);
     await page.fill('#token', token);
     await page.click('form.token button[type="submit"]');

@@ -9,16 +9,15 @@
  * Screenshots go to test-artifacts/ (not committed). Skips when
  * /usr/bin/chromium is absent (apt-get install -y chromium).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { ROOT, SEED_EPOCH, createReadToken, postEvents, removeTempDirs, seedEvent, tempDir } from './helpers.js';
+import { SEED_EPOCH, createReadToken, postEvents, removeTempDirs, seedEvent, tempDir } from './helpers.js';
 import { startCollector, type Collector } from './sourcesProcess.js';
-import { CHROMIUM, launchChromium } from './browser.js';
+import { CHROMIUM, freshPage, launchChromium, shot } from './browser.js';
 
 const hasChromium = existsSync(CHROMIUM);
-const ARTIFACTS = join(ROOT, 'test-artifacts');
 const COUNT = 400;
 /** The hour the seed falls in: the collector's own events (collector.start, now) are outside it. */
 const HOUR = `since:${new Date(SEED_EPOCH).toISOString()} until:${new Date(SEED_EPOCH + 3600_000).toISOString()}`;
@@ -48,7 +47,6 @@ describe.skipIf(!hasChromium)('the console search in Chromium', () => {
     expect(response.status).toBe(201);
     readToken = await createReadToken(dir);
     browser = await launchChromium();
-    mkdirSync(ARTIFACTS, { recursive: true });
   });
 
   afterAll(async () => {
@@ -57,12 +55,9 @@ describe.skipIf(!hasChromium)('the console search in Chromium', () => {
     removeTempDirs();
   });
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
-
   /** A fresh browser profile opened at `path` (a shared link), signed in there with the read token. */
   async function openLink(path: string, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
-    const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
+    const page = await freshPage(browser, colorScheme);
     await page.goto(collector.url + path);
     await page.fill('#token', readToken);
     await page.click('form.token button[type="submit"]');
@@ -107,8 +102,7 @@ describe.skipIf(!hasChromium)('the console search in Chromium', () => {
   });
 
   test('partial counts say so, mark the time they do not reach, and can be completed', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
+    const page = await freshPage(browser);
     // The collector answers what it is asked: here a first count of the newest 50 matches only.
     const asked: string[] = [];
     await page.route('**/v1/events/facets?*', (route) => {
@@ -134,7 +128,7 @@ describe.skipIf(!hasChromium)('the console search in Chromium', () => {
     expect(asked).toEqual(['50', '100000']);
     expect(await facet(page, 'source')).toEqual(countsOf((e) => e.source as string));
     expect(await page.locator('.timeline .tbar.unknown').count()).toBe(0);
-    await context.close();
+    await page.context().close();
   });
 
   test('the keyboard drives the search: / focuses it, typing searches, Escape goes to the rows, j and k walk, Enter opens', async () => {

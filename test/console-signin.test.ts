@@ -18,17 +18,16 @@
  * Screenshots go to test-artifacts/ (not committed). Skips when
  * /usr/bin/chromium is absent (apt-get install -y chromium).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startProvider, writeCollectorConfig, type TestProvider } from './oidcProvider.js';
-import { ROOT, freePort, postEvents, removeTempDirs, seedEvent, tempDir } from './helpers.js';
+import { freePort, postEvents, removeTempDirs, seedEvent, tempDir } from './helpers.js';
 import { startCollector, type Collector } from './sourcesProcess.js';
-import { CHROMIUM, launchChromium } from './browser.js';
+import { CHROMIUM, freshPage, launchChromium, shot } from './browser.js';
 
 const hasChromium = existsSync(CHROMIUM);
-const ARTIFACTS = join(ROOT, 'test-artifacts');
 const COUNT = 30;
 
 if (!hasChromium) console.warn(`test/console-signin.test.ts: skipped: ${CHROMIUM} is absent (apt-get install -y chromium)`);
@@ -50,7 +49,6 @@ describe.skipIf(!hasChromium)('signing in to the console with the identity provi
     const response = await postEvents(origin, collector.adminToken, Array.from({ length: COUNT }, (_, i) => seedEvent(i)));
     expect(response.status).toBe(201);
     browser = await launchChromium();
-    mkdirSync(ARTIFACTS, { recursive: true });
   });
 
   afterAll(async () => {
@@ -60,12 +58,9 @@ describe.skipIf(!hasChromium)('signing in to the console with the identity provi
     removeTempDirs();
   });
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
-
   /** A fresh profile at `path` on the console; nothing stored. */
   async function open(path = '/'): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
+    const page = await freshPage(browser);
     await page.goto(origin + path);
     return page;
   }

@@ -8,16 +8,15 @@
  * (not committed) for a person to judge. Skips when /usr/bin/chromium is
  * absent (apt-get install -y chromium).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { ROOT, createReadToken, postEvents, removeTempDirs, seedEvent, stele, tempDir } from './helpers.js';
+import type { Browser } from 'playwright-core';
+import { createReadToken, postEvents, removeTempDirs, seedEvent, stele, tempDir } from './helpers.js';
 import { startCollector, type Collector } from './sourcesProcess.js';
-import { CHROMIUM, launchChromium, signIn } from './browser.js';
+import { CHROMIUM, launchChromium, shot, signIn } from './browser.js';
 
 const hasChromium = existsSync(CHROMIUM);
-const ARTIFACTS = join(ROOT, 'test-artifacts');
 const COUNT = 30;
 
 if (!hasChromium) console.warn(`test/console.test.ts: skipped: ${CHROMIUM} is absent (apt-get install -y chromium)`);
@@ -34,7 +33,6 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
     expect(response.status).toBe(201);
     readToken = await createReadToken(dir);
     browser = await launchChromium();
-    mkdirSync(ARTIFACTS, { recursive: true });
   });
 
   afterAll(async () => {
@@ -45,8 +43,6 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
 
   /** A fresh browser profile (no pinned key, no token) signed in with the read token. */
   const signedIn = (colorScheme: 'light' | 'dark' = 'light') => signIn(browser, collector.url, readToken, colorScheme);
-
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `console-${name}.png`), fullPage: true });
 
   test('searches with the query language, opens an event and earns the Verified mark', async () => {
     const page = await signedIn();
