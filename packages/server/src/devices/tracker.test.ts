@@ -17,8 +17,8 @@ import { openTokenStore, type TokenStore } from '../auth/tokenStore.js';
 import { resolveConfig } from '../config.js';
 import { actionOf, applyAction, reportRetired, userOf } from './action.js';
 import { checkNext, checkOrder, type DeviceEvent, type DeviceState, type Gap, type Retirement } from './chain.js';
-import { openDeviceStore } from './deviceStore.js';
-import { chainHash, startDeviceTracker, type DeviceTracker } from './tracker.js';
+import { followLog } from './testTracker.js';
+import { chainHash, type DeviceTracker } from './tracker.js';
 
 interface Harness {
   dir: string;
@@ -35,7 +35,7 @@ async function start(): Promise<Harness> {
   await initStore(dir, 'example.com/devices');
   const store = await openStore(dir);
   const tokens = openTokenStore(dir);
-  const devices = await startDeviceTracker({ log: store.log, store: openDeviceStore(dir), onError: (err) => { throw err; } });
+  const devices = await followLog(dir, store.log);
   const { app } = buildApp({ store, config: resolveConfig({ flags: { dir } }), tokens, devices });
   const h = { dir, store, tokens, app, devices, token: tokens.create('emacs', 'admin').token };
   open.push(h);
@@ -176,10 +176,7 @@ describe('device sequences', () => {
     const before = await listed(h);
     const size = h.store.log.size();
     await h.devices.close();
-    const fresh = openDeviceStore(h.dir);
-    fresh.reset();
-    const rebuilt = await startDeviceTracker({ log: h.store.log, store: fresh, onError: (err) => { throw err; } });
-    await rebuilt.idle();
+    const rebuilt = await followLog(h.dir, h.store.log, { rebuild: true });
     expect(rebuilt.list()).toEqual(before.map((d) => expect.objectContaining({ id: d.id, lastSeq: d.lastSeq, gaps: d.gaps, events: d.events, late: d.late })));
     expect(h.store.log.size()).toBe(size);
     expect(await gaps(h)).toHaveLength(2);

@@ -15,8 +15,8 @@ import { initStore, openStore, type Store } from '@stele/store';
 import { buildApp } from '../app.js';
 import { openTokenStore, type TokenStore } from '../auth/tokenStore.js';
 import { resolveConfig } from '../config.js';
-import { openDeviceStore } from '../devices/deviceStore.js';
-import { startDeviceTracker, type DeviceTracker } from '../devices/tracker.js';
+import { followLog } from '../devices/testTracker.js';
+import type { DeviceTracker } from '../devices/tracker.js';
 
 interface Harness {
   dir: string;
@@ -43,7 +43,7 @@ async function start(): Promise<Harness> {
     dir,
     store,
     tokens,
-    devices: await startDeviceTracker({ log: store.log, store: openDeviceStore(dir), onError: (err) => { throw err; } }),
+    devices: await followLog(dir, store.log),
     admin: tokens.create('root', 'admin').token,
     read: tokens.create('auditor', 'read').token,
     ingest: tokens.create('emacs', 'ingest').token,
@@ -250,10 +250,7 @@ test('the table rebuilt from the log alone has the same retirements and notes, a
   const before = await listed(h);
   const size = h.store.log.size();
   await h.devices.close();
-  const fresh = openDeviceStore(h.dir);
-  fresh.reset();
-  const rebuilt = await startDeviceTracker({ log: h.store.log, store: fresh, onError: (err) => { throw err; } });
-  await rebuilt.idle();
+  const rebuilt = await followLog(h.dir, h.store.log, { rebuild: true });
   expect(rebuilt.list().map(({ lastHash: _lastHash, ...shown }) => shown)).toEqual(before);
   expect(h.store.log.size()).toBe(size);
   h.devices = rebuilt;
