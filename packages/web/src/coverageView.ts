@@ -7,17 +7,12 @@
  * admin retired is expected to be quiet: it is shown retired (who, when,
  * why), never silent, and flagged loudest of all if it reports again.
  */
+import type { Actor } from '@stele/log';
 import { ApiError, token } from './api.js';
 import { h } from './dom.js';
 
 /** Who did an admin action on a device. */
-export interface DevicePerson {
-  id?: string;
-  email?: string;
-  name?: string;
-  idp?: string;
-  verified: boolean;
-}
+export type DevicePerson = Omit<Actor, 'groups'>;
 
 /** A device as `GET /v1/devices` lists it (docs/API.md, "Devices"). */
 export interface Device {

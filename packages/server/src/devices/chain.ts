@@ -1,18 +1,12 @@
-import type { Device } from '@stele/log';
-
 /**
  * Each device's own sequence (docs/IDENTITY.md, "Devices"): pure checking of
  * the next event of a device against what the collector saw of it before.
  */
 
+import type { Actor, Device } from '@stele/log';
+
 /** Who did something to a device: an admin action's actor (a person's verified identity, or `token:<name>`). */
-export interface DevicePerson {
-  id?: string;
-  email?: string;
-  name?: string;
-  idp?: string;
-  verified: boolean;
-}
+export type DevicePerson = Omit<Actor, 'groups'>;
 
 /** A device an admin retired (docs/API.md, "Devices"): it is no longer expected to report. */
 export interface Retirement {
