@@ -36,12 +36,10 @@ export async function token(args: string[], io: Io): Promise<number> {
       case 'revoke': {
         const which = positionals[0] ?? values.name;
         if (!which) throw new UsageError('name the token to revoke: stele token revoke ID|NAME');
-        const record = tokens.revoke(which);
-        if (!record) {
-          const named = tokens.list().filter((t) => !t.revoked && t.name === which);
-          if (named.length > 1) throw new UsageError(`${named.length} live tokens are named ${which}; revoke one by its id (${named.map((t) => t.id).join(', ')})`);
-          throw new UsageError(`no live token has the id or name ${which}`);
-        }
+        const live = tokens.live(which);
+        if (live.length > 1) throw new UsageError(`${live.length} live tokens are named ${which}; revoke one by its id (${live.map((t) => t.id).join(', ')})`);
+        const record = live.length === 1 ? tokens.revoke(live[0]!.id) : undefined;
+        if (!record) throw new UsageError(`no live token has the id or name ${which}`);
         await audit(dir, 'token.revoke', record);
         io.stdout(values.json ? JSON.stringify(record) + '\n' : `revoked ${record.name} (id ${record.id})\n`);
         return EXIT.ok;

@@ -22,7 +22,9 @@ export interface TokenStore {
   /** Creates a token; the secret is returned once and never stored. */
   create(name: string, scope: Scope): { token: string; record: TokenRecord };
   list(): TokenRecord[];
-  /** Revokes by id or name; the revoked record, or undefined when none matched. */
+  /** The live (unrevoked) tokens whose id or name is `idOrName`. */
+  live(idOrName: string): TokenRecord[];
+  /** Revokes by id or name; the revoked record, or undefined unless exactly one live token matched. */
   revoke(idOrName: string): TokenRecord | undefined;
   /** The live token a secret belongs to (a frozen record; revocation by any process takes effect at once). */
   authenticate(secret: string): TokenRecord | undefined;
@@ -90,6 +92,7 @@ export function openTokenStore(dir: string): TokenStore {
       return { token, record };
     },
     list: () => all.all() as TokenRecord[],
+    live: (idOrName) => find.all(idOrName, idOrName) as TokenRecord[],
     revoke(idOrName) {
       const matches = find.all(idOrName, idOrName) as TokenRecord[];
       if (matches.length !== 1) return undefined;

@@ -54,7 +54,7 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.delete('/v1/admin/tokens/:id', { onRequest: ctx.guard('admin') }, async (request) => {
     const { id } = request.params as { id: string };
     const tokens = store();
-    const live = tokens.list().find((t) => t.id === id && t.revoked === null);
+    const live = tokens.live(id).find((t) => t.id === id);
     if (!live) throw new ApiError(404, 'ERR_NOT_FOUND', `no live token with id ${id}`);
     const record = tokens.revoke(id)!;
     await recordAdmin(ctx.store.log, 'token.revoke', { ...adminActor(request.principal!), target: { type: 'token', id: record.id, name: record.name }, details: { scope: record.scope } });
