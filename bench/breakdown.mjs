@@ -6,7 +6,7 @@
 // machine the others are the same work plus time lent to other processes.
 import { join } from 'node:path';
 import {
-  CompactRange, createSigner, formatCheckpoint, formatTime, generateSignerKey, recordBytesOf, signNote, validateEvent,
+  CompactRange, createSigner, formatCheckpoint, formatTime, entryBytes, generateSignerKey, prepareEvent, signNote, validateEvent,
 } from '../packages/log/dist/index.js';
 import { indexRowOf, nodeHasher, openSqliteDriver, parseRecord } from '../packages/store/dist/index.js';
 import { unitsOf } from '../packages/store/dist/sqlite/unitIndex.js';
@@ -63,7 +63,7 @@ async function run(count, batch, received, signer) {
     t = now();
     const inputs = raw.map((e) => validateEvent(e).event);
     lap('validate');
-    const bytes = inputs.map((e, k) => recordBytesOf(e, { id: e.id, received, index: first + k }));
+    const bytes = inputs.map((e, k) => entryBytes(prepareEvent(e), { id: e.id, received, index: first + k }));
     lap('entryBytes');
     const leaves = bytes.map((b) => nodeHasher.hashLeaf(b));
     lap('hash');

@@ -518,7 +518,7 @@ export function validateEvent(input: unknown): { ok: true; event: EventInput } |
 }
 
 export { toRecord, type StoreFields } from './record.js';
-export { PreparedEvent, entryBytes, prepareEvent, recordBytes, recordBytesOf } from './recordBytes.js';
+export { PreparedEvent, entryBytes, prepareEvent, recordBytes } from './recordBytes.js';
 
 /**
  * Whether a retried event is the stored one (the idempotency check): the same

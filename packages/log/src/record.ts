@@ -42,7 +42,7 @@ export function checkStoreFields(eventId: string | undefined, store: StoreFields
  *
  * @param event - the output of `validateEvent`
  * @param store - the store's fields: `id` (used only when the event has none), `received` (also the default `time`), `index`
- * @returns the record, whose canonical bytes are the leaf entry (`recordBytesOf(event, store)` writes them without making it)
+ * @returns the record, whose canonical bytes are the leaf entry (`entryBytes(prepareEvent(event), store)` writes them without making it)
  * @throws RangeError if the event's id and `store.id` differ, `index` is not a safe non-negative integer, or the submitter is out of bounds
  */
 export function toRecord(event: EventInput, store: StoreFields): EventRecord {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalBytes } from './canonicalJson.js';
 import { toRecord, validateEvent, type EventInput, type EventRecord, type StoreFields } from './event.js';
-import { entryBytes, prepareEvent, recordBytes, recordBytesOf } from './recordBytes.js';
+import { entryBytes, prepareEvent, recordBytes } from './recordBytes.js';
 
 /** canonicalBytes' answer, or the code it throws: what recordBytes must match. */
 function reference(record: unknown): Uint8Array | string {
@@ -13,16 +13,16 @@ function reference(record: unknown): Uint8Array | string {
   }
 }
 
-/** recordBytesOf's answer (a plain copy), or the code it throws. */
+/** The entry of the event prepared, with the store's fields (a plain copy), or the code it throws. */
 function actualOf(event: unknown, fields: StoreFields): Uint8Array | string {
   try {
-    return Uint8Array.from(recordBytesOf(event as EventInput, fields));
+    return Uint8Array.from(entryBytes(prepareEvent(event as EventInput), fields));
   } catch (err) {
     return (err as { code?: string }).code ?? String(err);
   }
 }
 
-/** What recordBytesOf must match: the canonical bytes of toRecord's record, or what either throws. */
+/** What prepareEvent + entryBytes must match: the canonical bytes of toRecord's record, or what either throws. */
 function referenceOf(event: unknown, fields: StoreFields): Uint8Array | string {
   try {
     return reference(toRecord(event as EventInput, fields));

@@ -604,16 +604,3 @@ export function entryBytes(prepared: PreparedEvent, store: StoreFields): Uint8Ar
   }
   return end();
 }
-
-/**
- * The leaf entry of `toRecord(event, store)`, written without making the
- * record (`entryBytes(prepareEvent(event), store)`).
- *
- * @param event - the output of `validateEvent`
- * @param store - the store's fields, as toRecord takes them
- * @returns `recordBytes(toRecord(event, store))`, a view as recordBytes returns
- * @throws RangeError as toRecord does
- */
-export function recordBytesOf(event: EventInput, store: StoreFields): Uint8Array {
-  return entryBytes(prepareEvent(event), store);
-}
