@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import {
   CompactRange, createSigner, formatCheckpoint, formatTime, entryBytes, generateSignerKey, prepareEvent, signNote, validateEvent,
 } from '../packages/log/dist/index.js';
-import { indexRowOf, nodeHasher, openSqliteDriver, parseRecord } from '../packages/store/dist/index.js';
+import { nodeHasher, openSqliteDriver } from '../packages/store/dist/index.js';
 import { unitsOf } from '../packages/store/dist/sqlite/unitIndex.js';
+import { fromWire, toWire } from '../packages/store/dist/writer/transfer.js';
 import { benchEvent } from './events.mjs';
 import { now, removeDir, tempDir } from './lib.mjs';
 
@@ -30,14 +31,15 @@ export async function breakdown(count, batch, reps = 3) {
     entryBytes: best.entryBytes,
     hash: best.hash,
     treeAndSign: best.treeAndSign,
+    transfer: best.transfer,
     indexRows: best.indexRow + best.unitIndex,
     sqliteCommit: best.commit - best.unitIndex,
   };
   out.sum = Object.values(out).reduce((a, b) => a + b, 0);
   out.detail = {
-    serviceThread: out.validate + out.entryBytes + out.hash + out.treeAndSign,
+    serviceThread: out.validate + out.entryBytes + out.hash + out.treeAndSign + out.transfer,
     writerThread: out.indexRows + out.sqliteCommit,
-    indexRowOf: best.indexRow,
+    fromWire: best.indexRow,
     unitsOf: best.unitIndex,
     driverCommit: best.commit,
   };
@@ -46,7 +48,7 @@ export async function breakdown(count, batch, reps = 3) {
 
 /** One pass over `count` events; milliseconds spent in each step. */
 async function run(count, batch, received, signer) {
-  const steps = { validate: 0, entryBytes: 0, hash: 0, indexRow: 0, unitIndex: 0, treeAndSign: 0, commit: 0 };
+  const steps = { validate: 0, entryBytes: 0, hash: 0, treeAndSign: 0, transfer: 0, indexRow: 0, unitIndex: 0, commit: 0 };
   let t = now();
   const lap = (step) => {
     const at = now();
@@ -70,14 +72,19 @@ async function run(count, batch, received, signer) {
     const hashes = [];
     for (const leaf of leaves) range.append(leaf, (level, index, hash) => level > 0 && level % 8 === 0 && hashes.push({ level, index, hash }));
     const note = await signNote(formatCheckpoint({ origin: ORIGIN, size: range.size, root: range.root(), extensions: [] }), signer);
+    const checkpoint = { size: range.size, created: Date.now(), note };
     lap('treeAndSign');
-    // The writer thread's side: index rows from the entries' bytes, as it derives them.
-    const rows = bytes.map((b) => indexRowOf(parseRecord(b)));
+    // The batch crosses to the writer thread as the service posts it (postMessage clones and transfers).
+    const sent = inputs.map((e, k) => ({ index: first + k, id: e.id, leafHash: leaves[k], bytes: bytes[k] }));
+    const { wire, transfer } = toWire({ entries: sent, hashes, checkpoint, historic: true, parent: null });
+    const posted = structuredClone(wire, { transfer });
+    lap('transfer');
+    // The writer thread's side: the entries with their index rows, derived from the bytes.
+    const written = fromWire(posted);
     lap('indexRow');
-    unitsOf(first, rows); // what the driver's commit does again, inside
+    unitsOf(first, written.entries.map((e) => e.row)); // what the driver's commit does again, inside
     lap('unitIndex');
-    const entries = inputs.map((e, k) => ({ index: first + k, id: e.id, leafHash: leaves[k], bytes: bytes[k], row: rows[k] }));
-    await driver.commit({ entries, hashes, checkpoint: { size: range.size, created: Date.now(), note }, historic: true });
+    await driver.commit({ ...written, parent: undefined });
     lap('commit');
   }
   await driver.close();
