@@ -6,7 +6,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { benchEvent } from './events.mjs';
-import { cpuMillisOf, startServer, stopServer } from './lib.mjs';
+import { cpuMillisOf, cpuPerEvent, startServer, stopServer, threadCpu } from './lib.mjs';
 
 const log = (m) => process.stderr.write(`[http] ${m}\n`);
 const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 8);
@@ -35,10 +35,30 @@ const body = (n, from = 0) => JSON.stringify(Array.from({ length: n }, (_, i) =>
   return event;
 }));
 
-function summary(result, eventsPerRequest, cpuUs) {
-  const ok = result['2xx'];
+/**
+ * The server's CPU: per request and per event (all its threads), and per
+ * event by thread (its main thread, the busiest other: the store's writer
+ * thread, and the rest), with the share of the time its main thread was busy.
+ */
+function serverCpu(cpuUs, threads, ok, eventsPerRequest, seconds) {
+  if (cpuUs === undefined || ok === 0) return undefined;
+  const events = ok * eventsPerRequest;
+  const byThread = threads && cpuPerEvent(threads.before, threads.after, events, threads.pid);
   return {
-    ...(cpuUs !== undefined && ok > 0 && { serverCpuUs: { perRequest: +(cpuUs / ok).toFixed(1), perEvent: +(cpuUs / ok / eventsPerRequest).toFixed(2) } }),
+    perRequest: +(cpuUs / ok).toFixed(1),
+    perEvent: +(cpuUs / events).toFixed(2),
+    ...(byThread && {
+      perEventByThread: { main: byThread.serviceThread, writer: byThread.writerThread, other: byThread.otherThreads },
+      mainThreadBusy: +((byThread.serviceThread * events) / (seconds * 1e6)).toFixed(2),
+    }),
+  };
+}
+
+function summary(result, eventsPerRequest, cpuUs, threads) {
+  const ok = result['2xx'];
+  const cpu = serverCpu(cpuUs, threads, ok, eventsPerRequest, result.duration);
+  return {
+    ...(cpu && { serverCpuUs: cpu }),
     requestsPerSec: Math.round(ok / result.duration),
     eventsPerSec: Math.round((ok * eventsPerRequest) / result.duration),
     latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
@@ -66,6 +86,7 @@ function sequencedBodies(n) {
 async function scenario({ url, pid }, token, name, eventsPerRequest, connections, extra = {}) {
   log(`${name}: ${eventsPerRequest} events/request, ${connections} connections`);
   const before = cpuOf(pid);
+  const threadsBefore = threadCpu(pid);
   const result = await run({
     url: `${url}/v1/events`,
     method: 'POST',
@@ -76,7 +97,8 @@ async function scenario({ url, pid }, token, name, eventsPerRequest, connections
     ...extra,
   });
   const after = cpuOf(pid);
-  return summary(result, eventsPerRequest, before === undefined || after === undefined ? undefined : after - before);
+  const threads = { pid, before: threadsBefore, after: threadCpu(pid) };
+  return summary(result, eventsPerRequest, before === undefined || after === undefined ? undefined : after - before, threads);
 }
 
 async function measure(server, token) {

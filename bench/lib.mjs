@@ -103,19 +103,20 @@ export function cpuMillisOf(statPath) {
 }
 
 /**
- * CPU milliseconds each thread of this process has used so far, by thread
- * id, from /proc (Linux); an empty map elsewhere.
+ * CPU milliseconds each thread of a process (this one unless `pid` is
+ * given) has used so far, by thread id, from /proc (Linux); an empty map
+ * elsewhere.
  */
-export function threadCpu() {
+export function threadCpu(pid = 'self') {
   const out = new Map();
   let tids = [];
   try {
-    tids = readdirSync('/proc/self/task');
+    tids = readdirSync(`/proc/${pid}/task`);
   } catch {
     return out;
   }
   for (const tid of tids) {
-    const ms = cpuMillisOf(`/proc/self/task/${tid}/stat`);
+    const ms = cpuMillisOf(`/proc/${pid}/task/${tid}/stat`);
     if (ms !== undefined) out.set(Number(tid), ms); // else the thread ended
   }
   return out;
@@ -123,17 +124,18 @@ export function threadCpu() {
 
 /**
  * CPU µs per event between two {@link threadCpu} readings: the main thread
- * (the log service), the busiest other thread (the store's writer thread
- * while appending) and the rest (V8's garbage-collection and compiler
- * helpers, libuv); undefined off Linux.
+ * (the log service; its thread id is the process id, this process's unless
+ * `pid` is given), the busiest other thread (the store's writer thread while
+ * appending) and the rest (V8's garbage-collection and compiler helpers,
+ * libuv); undefined off Linux.
  */
-export function cpuPerEvent(before, after, events) {
+export function cpuPerEvent(before, after, events, pid = process.pid) {
   if (after.size === 0) return undefined;
   let main = 0;
   const others = [];
   for (const [tid, ms] of after) {
     const used = ms - (before.get(tid) ?? 0);
-    if (tid === process.pid) main = used;
+    if (tid === pid) main = used;
     else if (used > 0) others.push(used);
   }
   others.sort((a, b) => b - a);
