@@ -24,7 +24,7 @@ import { openS3Target, checkpointPath } from '@stele/archive';
 import { openStore } from '@stele/store';
 import { removeTempDirs, requireBuild, seedLog, stele, steleJson, tempDir } from './helpers.js';
 import {
-  S3, S3_SKIP_REASON, keyOf, listVersions, newBucket, runRecorded, s3Env, s3Flags, testClient, type RecordedRun, type SentRequest,
+  S3, S3_SKIP_REASON, keyOf, listVersions, newBucket, runRecorded, s3Env, s3Flags, settledVersions, testClient, type RecordedRun, type SentRequest,
 } from './s3Helpers.js';
 
 if (!S3) console.warn(`test/archive-s3.test.ts: ${S3_SKIP_REASON}`);
@@ -231,7 +231,7 @@ describe.skipIf(!S3)(S3 ? `the WORM archive on S3 Object Lock at ${S3.endpoint}`
     first.child.kill('SIGKILL');
     expect((await first.exited).signal).toBe('SIGKILL');
 
-    const { versions: left } = await listVersions(client, locked, 'crash/');
+    const left = await settledVersions(client, locked, 'crash/');
     const leftKeys = new Set(left.map((v) => v.Key!));
     expect(leftKeys.size).toBeGreaterThanOrEqual(10);
     expect(leftKeys.has(`crash/${checkpointPath(3000)}`)).toBe(false);

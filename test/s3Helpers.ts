@@ -97,6 +97,23 @@ export async function listVersions(client: S3Client, bucket: string, prefix: str
   }
 }
 
+/**
+ * The versions under a prefix once the bucket has settled: uploads a killed
+ * process had already sent can still land at the gateway after it died, so
+ * the bucket is listed until two readings, a quarter of a second apart, agree.
+ */
+export async function settledVersions(client: S3Client, bucket: string, prefix: string): Promise<ObjectVersion[]> {
+  const keys = (versions: ObjectVersion[]) => versions.map((v) => `${v.Key} ${v.VersionId}`).sort().join('\n');
+  let last = (await listVersions(client, bucket, prefix)).versions;
+  for (let tries = 0; tries < 40; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = (await listVersions(client, bucket, prefix)).versions;
+    if (keys(now) === keys(last)) return now;
+    last = now;
+  }
+  throw new Error(`the versions under ${prefix} kept changing for 10 s`);
+}
+
 /** One HTTP request a `stele` process sent, as test/fixtures/recordHttp.mjs saw it. */
 export interface SentRequest {
   method: string;

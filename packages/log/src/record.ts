@@ -3,7 +3,7 @@
  * the store sets (id when the client gave none, received, index, submitter).
  */
 import type { Actor, EventInput, EventRecord, Submitter, Target } from './event.js';
-import { CONTROL_OR_SURROGATE } from './unicode.js';
+import { CONTROL_OR_SURROGATE, hasLoneSurrogate } from './unicode.js';
 
 /** What the store adds to an event to make its record. */
 export interface StoreFields {
@@ -17,7 +17,8 @@ export interface StoreFields {
 
 
 /**
- * Throws unless `store` can be added to an event with id `eventId`: the ids agree, the index is
+ * Throws unless `store` can be added to an event with id `eventId`: the ids agree, the id and
+ * `received` are strings of valid Unicode (no lone surrogate), the index is
  * a safe non-negative integer, and the submitter's fields are bounded (so that
  * the store's fields always fit the 1,024 bytes validation keeps free) and
  * hold no control characters.
@@ -26,6 +27,10 @@ export interface StoreFields {
  */
 export function checkStoreFields(eventId: string | undefined, store: StoreFields): void {
   if (eventId !== undefined && eventId !== store.id) throw new RangeError('the store id differs from the event id');
+  // Canonical JSON has no form for a lone surrogate: refused here, before any record is made or written.
+  if (typeof store.id !== 'string' || typeof store.received !== 'string' || hasLoneSurrogate(store.id) || hasLoneSurrogate(store.received)) {
+    throw new RangeError('the store id and received are strings of valid Unicode');
+  }
   if (!Number.isSafeInteger(store.index) || store.index < 0) throw new RangeError('index is a safe non-negative integer');
   const sub = store.submitter;
   if (
