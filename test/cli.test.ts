@@ -434,6 +434,21 @@ describe('usage', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).not.toBe('');
   });
+
+  test('stele COMMAND --help and stele help COMMAND show that command and run nothing; stele help with an unknown name exits 2', async () => {
+    const cwd = tempDir('help');
+    for (const args of [['init', '--help'], ['init', '--dir', 'log', '-h'], ['help', 'init']]) {
+      const { code, stdout, stderr } = await stele(args, { cwd });
+      const lines = stdout.split('\n');
+      expect({ args, code, stderr, init: lines.some((l) => l.startsWith('  init ')), others: lines.filter((l) => /^ {2}[a-z]/.test(l) && !l.startsWith('  init ')) }).toEqual({
+        args, code: 0, stderr: '', init: true, others: [],
+      });
+    }
+    // Nothing was created: neither ./stele-data nor ./log.
+    expect(readdirSync(cwd)).toEqual([]);
+    const unknown = await stele(['help', 'frobnicate'], { cwd });
+    expect({ code: unknown.code, stdout: unknown.stdout, stderr: unknown.stderr.trim().split('\n').length }).toEqual({ code: 2, stdout: '', stderr: 1 });
+  });
 });
 
 describe('the data directory: --dir, else $STELE_DIR, else ./stele-data, relative to the working directory', () => {

@@ -9,7 +9,7 @@ import { StoreError } from '@stele/store';
 import { EXIT, processIo, type Io } from './io.js';
 import { UsageError } from './usage.js';
 import { RemoteError } from './oauth.js';
-import { COMMANDS, HELP } from './commands/index.js';
+import { COMMANDS, HELP, helpOf } from './commands/index.js';
 import { VERSION } from './version.js';
 
 export { VERSION } from './version.js';
@@ -21,6 +21,16 @@ export { EXIT } from './io.js';
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    // `stele help COMMAND`: that command's part.
+    if (name === 'help' && args.length > 0) {
+      const part = args.length === 1 ? helpOf(args[0]!) : undefined;
+      if (part === undefined) {
+        io.stderr(`stele help: no command ${JSON.stringify(args.join(' '))} (see stele --help)\n`);
+        return EXIT.usage;
+      }
+      io.stdout(part);
+      return EXIT.ok;
+    }
     io.stdout(HELP);
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
@@ -32,6 +42,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   if (!command) {
     io.stderr(`stele: unknown command ${JSON.stringify(name)} (see stele --help)\n`);
     return EXIT.usage;
+  }
+  // `stele COMMAND --help` (or -h) anywhere among its arguments: the command's part of the help, nothing run.
+  if (args.includes('--help') || args.includes('-h')) {
+    io.stdout(helpOf(name) ?? HELP);
+    return EXIT.ok;
   }
   try {
     return await command(args, io);

@@ -79,3 +79,25 @@ $STELE_TOKEN (an API token) is used instead when set; $STELE_SERVER names the co
 
 Exit status: 0 ok, 1 a failed check, 2 bad usage or input.
 `;
+
+/**
+ * What {@link HELP} says of one command: the usage line, then each of the
+ * command's forms with its lines (and the exit status); undefined for a name
+ * it does not list.
+ */
+export function helpOf(name: string): string | undefined {
+  const lines = HELP.split('\n');
+  const forms: string[] = [];
+  let inside = false;
+  for (const line of lines) {
+    // A command's first line is indented by two spaces, its other lines by more.
+    const first = /^ {2}(\S+)/.exec(line);
+    if (first) inside = first[1] === name;
+    else if (!line.startsWith('   ')) inside = false;
+    if (inside) forms.push(line);
+  }
+  if (forms.length === 0) return undefined;
+  const usage = lines.find((l) => l.startsWith('Usage: '))!;
+  const exit = lines.find((l) => l.startsWith('Exit status: '))!;
+  return `${usage}\n\n${forms.join('\n')}\n\n${exit}\n`;
+}
