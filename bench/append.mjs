@@ -1,6 +1,7 @@
 // Durable appends through the real log service: initStore + openStore, then
 // log.append with sequential awaits (one call in flight) or with many
 // concurrent callers sharing group commits.
+import { randomUUID } from 'node:crypto';
 import { initStore, openStore } from '../packages/store/dist/index.js';
 import { benchEvent } from './events.mjs';
 import { cpuPerEvent, now, tempDir, threadCpu } from './lib.mjs';
@@ -58,12 +59,17 @@ export async function concurrentAppend(callers, total) {
  * written on the writer thread the next is sequenced. Events are built
  * before the clock starts.
  */
-export async function parallelAppend(batch, total, callers) {
+export async function parallelAppend(batch, total, callers, { randomIds = false } = {}) {
   const { dir, store } = await freshLog(`append-${batch}x${callers}`);
   const calls = [];
   for (let i = 0; i < total; i += batch) {
     const events = [];
-    for (let k = i; k < Math.min(i + batch, total); k++) events.push(benchEvent(k));
+    for (let k = i; k < Math.min(i + batch, total); k++) {
+      const event = benchEvent(k);
+      // Random ids, as most sources send (CloudTrail's eventID, Kubernetes' auditID): each lands anywhere in the id index.
+      if (randomIds) event.id = randomUUID();
+      events.push(event);
+    }
     calls.push(events);
   }
   let next = 0;

@@ -17,6 +17,7 @@ const N = {
   batch1: 2_000,
   batch100: 100_000,
   batch1000: 100_000,
+  randomIds: 200_000,
   concurrent64: 20_000,
   verify: 200_000,
   baseline: 100_000,
@@ -69,6 +70,16 @@ async function main() {
     // CPU µs per event of each thread, the round with the least in all.
     ...(rounds.steleCpu.length > 0 && { cpuMicrosPerEvent: leastCpu(rounds.steleCpu) }),
     oneCaller: summary(rounds.steleOneCaller),
+  };
+  // The same with random ids (not a target's figure): what the id index costs when ids land anywhere in it.
+  progress(`append batch 1000 with random ids (${N.randomIds} events, ${CALLERS} callers)`);
+  const random = await parallelAppend(1000, N.randomIds, CALLERS, { randomIds: true });
+  removeDir(random.dir);
+  append.batch1000RandomIds = {
+    events: N.randomIds,
+    callers: CALLERS,
+    ...summary([random.rate]),
+    ...(random.cpuMicros && { cpuMicrosPerEvent: random.cpuMicros }),
   };
   result.append = append;
   result.baselines = {
