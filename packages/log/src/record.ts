@@ -15,7 +15,6 @@ export interface StoreFields {
   submitter?: Submitter;
 }
 
-
 /**
  * Throws unless `store` can be added to an event with id `eventId`: the ids agree, the id and
  * `received` are strings of valid Unicode (no lone surrogate), the index is

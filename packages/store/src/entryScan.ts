@@ -10,8 +10,9 @@
  *
  * Entries are hostile: anything may be stored, so every character is checked.
  */
-import { parseTime } from '@stele/log';
+import { parseTime, type EventRecord } from '@stele/log';
 import type { IndexRow } from './driver.js';
+import { indexRowOf } from './indexRow.js';
 
 /** Fields, numbered: `2 * field` in a scan's spans holds the start of its value in the text, the next slot its end (-1 when absent or null). */
 const F_ACTION = 0;
@@ -471,6 +472,18 @@ export function fieldText(s: EntryScan, field: number): string | null {
   const start = s.spans[2 * field]!;
   return start < 0 ? null : s.text.slice(start, s.spans[2 * field + 1]);
 }
+
+/**
+ * The index row of an entry's bytes, as indexRowOf gives it for their
+ * record: scanned when they are plain ASCII, else parsed. `text` is the
+ * bytes read a character a byte, when the caller has it already.
+ */
+export function rowOfEntry(bytes: Uint8Array, text?: string): IndexRow {
+  const scan = scanEntry(text ?? bufferOf(bytes).toString('latin1'));
+  return scan ? rowOfScan(scan) : indexRowOf(JSON.parse(bufferOf(bytes).toString('utf8')) as EventRecord);
+}
+
+const bufferOf = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 /** The index row of a scan, as indexRowOf gives it for the same text. */
 export function rowOfScan(s: EntryScan): IndexRow {

@@ -7,7 +7,7 @@ import type { Batch, IndexRow, LogDriver, QueryFilter, StoredCheckpoint, StoredE
 import { StoreError } from './errors.js';
 import { recordMatcher } from './filter.js';
 import { nodeHasher } from './hash.js';
-import { indexRowOf } from './indexRow.js';
+import { rowOfEntry } from './entryScan.js';
 import { readNodes, readRange } from './tree.js';
 
 /** Options of {@link openLog}. */
@@ -155,7 +155,7 @@ class SequencedEntry implements StoredEntry, Seen {
   }
 
   get row(): IndexRow {
-    return indexRowOf(parseRecord(this.bytes));
+    return rowOfEntry(this.bytes);
   }
 }
 

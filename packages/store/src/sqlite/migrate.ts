@@ -1,7 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { EventRecord } from '@stele/log';
 import type { IndexRow } from '../driver.js';
-import { indexRowOf } from '../indexRow.js';
+import { rowOfEntry } from '../entryScan.js';
 import { INDEX_SCHEMA, SCHEMA_VERSION } from './schema.js';
 import { UNIT, unitsOf } from './unitIndex.js';
 
@@ -15,7 +14,7 @@ const UNREADABLE: IndexRow = {
 
 function rowOf(data: unknown): IndexRow {
   try {
-    return indexRowOf(JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : String(data)) as EventRecord);
+    return rowOfEntry(Buffer.isBuffer(data) ? data : Buffer.from(String(data)));
   } catch {
     return UNREADABLE;
   }

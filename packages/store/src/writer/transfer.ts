@@ -12,10 +12,8 @@
  * when it is not plain ASCII.
  */
 import { Buffer } from 'node:buffer';
-import type { EventRecord } from '@stele/log';
 import type { Batch, IndexRow, StoredEntry, TreeHash } from '../driver.js';
-import { rowOfScan, scanEntry } from '../entryScan.js';
-import { indexRowOf } from '../indexRow.js';
+import { rowOfEntry } from '../entryScan.js';
 
 /** What is posted to the writer thread. */
 export interface WireBatch {
@@ -71,21 +69,19 @@ export function toWire(batch: Batch): { wire: WireBatch; transfer: ArrayBuffer[]
 export function fromWire(wire: WireBatch): Batch {
   const { ids, data, offsets, leafHashes } = wire;
   if (offsets.length !== ids.length + 1 || offsets[ids.length] !== data.byteLength) throw new Error('the batch does not hold one offset per entry');
-  const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   // One string of the whole batch, a character per byte: each entry's text is a slice of it.
-  const text = buffer.toString('latin1');
+  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
   const entries: (StoredEntry & { row: IndexRow })[] = new Array(ids.length);
   for (let i = 0; i < ids.length; i++) {
     const start = offsets[i]!;
     const end = offsets[i + 1]!;
-    const scan = scanEntry(text.slice(start, end));
+    const bytes = data.subarray(start, end);
     entries[i] = {
       index: wire.first + i,
       id: ids[i]!,
-      bytes: data.subarray(start, end),
+      bytes,
       leafHash: leafHashes.subarray(i * 32, i * 32 + 32),
-      // The scanner reads only plain ASCII records; any other is parsed (latin1 is its text only when it is ASCII).
-      row: scan ? rowOfScan(scan) : indexRowOf(JSON.parse(buffer.toString('utf8', start, end)) as EventRecord),
+      row: rowOfEntry(bytes, text.slice(start, end)),
     };
   }
   return { entries, hashes: wire.hashes, checkpoint: wire.checkpoint, historic: wire.historic, parent: wire.parent };
