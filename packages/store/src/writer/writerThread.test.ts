@@ -50,11 +50,13 @@ describe('the writer thread', () => {
   test('is used by openStore when the compiled writer exists', async () => {
     const store = await open();
     const plain = openSqliteDriver({ path: join(dir, 'stele.db') });
+    const wrapped = withWriterThread(plain);
     try {
-      expect(withWriterThread(plain)).not.toBe(plain);
+      expect(wrapped).not.toBe(plain);
       expect(store.log.driver.kind).toBe('sqlite');
     } finally {
-      await plain.close();
+      // Closes its thread too (which would otherwise still be opening the store while the directory is removed), then `plain`.
+      await wrapped.close();
     }
   });
 
