@@ -10,7 +10,7 @@ import {
 } from '../packages/log/dist/index.js';
 import { nodeHasher, openSqliteDriver } from '../packages/store/dist/index.js';
 import { unitsOf } from '../packages/store/dist/sqlite/unitIndex.js';
-import { fromWire, toWire } from '../packages/store/dist/writer/transfer.js';
+import { batchFromWire as fromWire, batchToWire as toWire } from '../packages/store/dist/writer/transfer.js';
 import { benchEvent } from './events.mjs';
 import { now, removeDir, tempDir } from './lib.mjs';
 

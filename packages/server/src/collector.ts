@@ -53,7 +53,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     say(`created a new log ${origin} in ${config.dir}`);
     say(`verifier key (also in ${join(config.dir, 'verifier.key')}): ${verifierKey}`);
   }
-  const store = await openStore(config.dir, { maxQueued: config.limits.queuedEvents });
+  // This thread serves HTTP too: the writer thread hashes and signs (store writer/writerThread.ts).
+  const store = await openStore(config.dir, { maxQueued: config.limits.queuedEvents, writerThread: 'seal' });
   let tokens: TokenStore | undefined;
   let devices: DeviceTracker | undefined;
   let context: AppContext | undefined;

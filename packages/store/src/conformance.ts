@@ -57,6 +57,18 @@ async function withFixture(make: () => Promise<DriverFixture>, body: (f: DriverF
  */
 export const conformanceCases: ConformanceCase[] = [
   {
+    name: 'a batch whose parent is no longer the latest checkpoint is refused, though it starts at the stored size',
+    run: (make) => withFixture(make, async ({ driver }) => {
+      await driver.commit({ ...batch(0, 2), parent: null });
+      const conflict = { name: 'StoreError', code: 'ERR_SIZE_CONFLICT' };
+      await assert.rejects(driver.commit({ ...batch(2, 3), parent: 'note 1\n' }), conflict);
+      await assert.rejects(driver.commit({ ...batch(2, 3), parent: null }), conflict);
+      assert.equal((await driver.head()).size, 2);
+      await driver.commit({ ...batch(2, 3), parent: 'note 2\n' });
+      assert.equal((await driver.head()).size, 3);
+    }),
+  },
+  {
     name: 'an empty store has size 0 and no checkpoints',
     run: (make) => withFixture(make, async ({ driver }) => {
       const head = await driver.head();

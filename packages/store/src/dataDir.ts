@@ -8,7 +8,7 @@ import { createNodeSigner } from './signer.js';
 import type { LogDriver } from './driver.js';
 import { openLog, type Log, type LogOptions } from './log.js';
 import { openSqliteDriver } from './sqlite/driver.js';
-import { withWriterThread } from './writer/writerThread.js';
+import { commitOnWriterThread, sealOnWriterThread } from './writer/writerThread.js';
 
 /** The files of a data directory. */
 export const DATA_FILES = {
@@ -85,14 +85,16 @@ export async function openForAudit(dir: string): Promise<AuditedStore> {
 }
 
 /** Options of {@link openStore}. */
-export interface OpenStoreOptions extends Omit<LogOptions, 'driver' | 'signer' | 'origin'> {
+export interface OpenStoreOptions extends Omit<LogOptions, 'driver' | 'signer' | 'origin' | 'sealer'> {
   /** `read` loads no signer key, so the log cannot be appended to (default `append`). */
   mode?: 'append' | 'read';
   /**
-   * Commit on a writer thread, pipelined with the sequencing of the next batch
-   * (default true when appending; see writer/writerThread.ts).
+   * What a writer thread does when appending (see writer/writerThread.ts):
+   * `commit` the batches this thread seals (the default), or `seal` and
+   * commit them, for a thread that also serves HTTP; `none` writes on this
+   * thread.
    */
-  writerThread?: boolean;
+  writerThread?: 'commit' | 'seal' | 'none';
 }
 
 /** An open data directory: the log service and the log's verifier. */
@@ -105,24 +107,27 @@ export interface Store {
 
 /** Opens the log in a directory, with its signer unless read-only. */
 export async function openStore(dir: string, options: OpenStoreOptions = {}): Promise<Store> {
-  const { mode: _mode, writerThread = true, ...logOptions } = options;
+  const { mode: _mode, writerThread = 'commit', ...logOptions } = options;
   requireStore(dir);
   const verifierKey = readVerifierKey(dir);
   const verifier = await createVerifier(verifierKey);
   let signer;
+  let signerKey: string | undefined;
   if (options.mode !== 'read') {
-    const signerKey = readFileSync(join(dir, DATA_FILES.signerKey), 'utf8').trim();
+    signerKey = readFileSync(join(dir, DATA_FILES.signerKey), 'utf8').trim();
     if ((await verifierKeyOf(signerKey)) !== verifierKey) {
       throw new StoreError('ERR_STORE_CORRUPT', `${DATA_FILES.signerKey} does not match ${DATA_FILES.verifierKey}`);
     }
     signer = await createNodeSigner(signerKey);
   }
   const sqlite = openSqliteDriver({ path: join(dir, DATA_FILES.database) });
-  const driver = signer && writerThread ? withWriterThread(sqlite) : sqlite;
+  const driver = signerKey !== undefined && writerThread === 'commit' ? commitOnWriterThread(sqlite) : sqlite;
+  const sealer = signerKey !== undefined && writerThread === 'seal' ? sealOnWriterThread(sqlite, signerKey) : undefined;
   try {
-    const log = await openLog({ ...logOptions, driver, signer });
+    const log = await openLog({ ...logOptions, driver, signer, sealer });
     return { dir, log, verifierKey, verifier };
   } catch (err) {
+    await sealer?.close();
     await driver.close();
     throw err;
   }

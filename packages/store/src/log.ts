@@ -1,13 +1,14 @@
 import {
-  EventValidationError, MAX_ENTRY_SIZE, entryBytes, equalBytes, parseCheckpoint, parseNote, formatCheckpoint, formatTime, fromUtf8, newEventId,
-  planConsistency, planInclusion, prepareEvent, signNote, validateEvent,
-  type CompactRange, type EventRecord, type FieldError, type Hasher, type NoteSigner, type PreparedEvent, type StoreFields, type Submitter,
+  EventValidationError, MAX_ENTRY_SIZE, entryBytes, equalBytes, formatTime, fromUtf8, newEventId,
+  planConsistency, planInclusion, prepareEvent, validateEvent,
+  type EventRecord, type FieldError, type Hasher, type NoteSigner, type PreparedEvent, type StoreFields, type Submitter,
 } from '@stele/log';
-import type { Batch, IndexRow, LogDriver, QueryFilter, StoredCheckpoint, StoredEntry, TreeHash } from './driver.js';
+import type { IndexRow, LogDriver, QueryFilter, StoredCheckpoint, StoredEntry } from './driver.js';
 import { StoreError } from './errors.js';
 import { recordMatcher } from './filter.js';
 import { nodeHasher } from './hash.js';
 import { rowOfEntry } from './entryScan.js';
+import { createSealer, readState, type SealedBatch, type Sealer, type UnsealedBatch, type UnsealedEntry } from './seal.js';
 import { readNodes, readRange } from './tree.js';
 
 /** Options of {@link openLog}. */
@@ -17,6 +18,12 @@ export interface LogOptions {
   origin?: string;
   /** Signs checkpoints; without one the log is read-only. */
   signer?: NoteSigner;
+  /**
+   * Seals and commits the batches (seal.ts): by default on this thread, over
+   * `driver` with `signer`; the data directory's writer thread brings its own.
+   * The log closes it before the driver.
+   */
+  sealer?: Sealer;
   hasher?: Hasher;
   /** Epoch milliseconds; the store's clock for `received`. */
   clock?: () => number;
@@ -122,29 +129,28 @@ interface Accepted {
   entries: AppendedEntry[];
 }
 
-/** A batch sequenced on the tip: its calls' answers and, when it adds entries, what to commit. */
+/** A batch sequenced on the tip: its calls' answers and, when it adds entries, what to seal and commit. */
 interface Sequenced {
   accepted: Accepted[];
   seen: Map<string, Seen>;
-  commit?: { batch: Batch; range: CompactRange; size: number; note: string };
+  commit?: UnsealedBatch;
 }
 
-/** A batch handed to the driver and not yet settled. */
+/** A batch handed to the sealer and not yet settled. */
 interface InFlight {
   seen: Map<string, Seen>;
-  done: Promise<void>;
+  done: Promise<SealedBatch | undefined>;
 }
 
 /**
  * An entry of a batch being sequenced. Its index row is made only when the
- * driver asks for it: the writer thread derives rows from the bytes on its
+ * sealer asks for it: the writer thread derives rows from the bytes on its
  * own core, and the service's thread should not pay for them as well.
  */
-class SequencedEntry implements StoredEntry, Seen {
+class SequencedEntry implements UnsealedEntry, Seen {
   constructor(
     readonly index: number,
     readonly id: string,
-    readonly leafHash: Uint8Array,
     readonly bytes: Uint8Array,
     private readonly received: string,
     private readonly submitter: Submitter | undefined,
@@ -184,10 +190,10 @@ class CommittedEntry implements LogEntry {
   declare record: EventRecord;
   #record: EventRecord | undefined;
 
-  constructor(e: StoredEntry) {
+  constructor(e: Omit<StoredEntry, 'leafHash'>, leafHash: Uint8Array) {
     this.index = e.index;
     this.id = e.id;
-    this.leafHash = e.leafHash;
+    this.leafHash = leafHash;
     this.bytes = e.bytes;
     Object.defineProperty(this, 'record', RECORD_MEMBER);
   }
@@ -212,7 +218,7 @@ const RECORD_MEMBER: PropertyDescriptor = {
   configurable: true,
 };
 
-/** Batches sequenced ahead of the durable state: one being written, one being prepared. */
+/** Batches sequenced ahead of the durable state, being sealed and written in turn. */
 const MAX_IN_FLIGHT = 2;
 
 /** Parses stored bytes back into a record (they were written canonical by us). */
@@ -234,28 +240,23 @@ export async function openLog(options: LogOptions): Promise<Log> {
   const origin = options.origin ?? (await driver.getMeta('origin'));
   if (!origin) throw new StoreError('ERR_STORE_CORRUPT', 'the store has no origin');
 
-  const head = await driver.head();
+  // Never sign on top of a tree that is not the one last signed (its signature is checked by stele verify).
+  const { head, range: opened } = await readState(driver, hasher);
   let size = head.size;
-  let range = await readRange(driver, hasher, size);
+  let root = opened.root();
   let latest = head.latest?.note;
   let lastHistoric = head.lastHistoric?.created;
   let latestCreated = head.latest?.created;
-  if ((head.latest?.size ?? 0) !== size) {
-    throw new StoreError('ERR_STORE_CORRUPT', `the latest checkpoint covers ${head.latest?.size ?? 0} entries but ${size} are stored; run stele verify`);
-  }
-  // Never sign on top of a tree that is not the one last signed (its signature is checked by stele verify).
-  if (head.latest && !equalBytes(parseCheckpoint(parseNote(head.latest.note).text).root, range.root())) {
-    throw new StoreError('ERR_STORE_CORRUPT', 'the stored tree does not match the latest checkpoint; run stele verify');
-  }
+  const sealer = options.sealer ?? (signer && createSealer({ driver, hasher, signer, origin }));
 
-  // Two states: what is durable (answers reads, proofs, subscribers) and the
+  // Two sizes: what is durable (answers reads, proofs, subscribers) and the
   // tip that batches are sequenced on. They differ while commits are in
-  // flight: the next batch is sequenced, hashed and signed while the previous
-  // one is being written (up to MAX_IN_FLIGHT at once). A batch is
+  // flight: the next batches are sequenced while the sealer hashes, signs and
+  // writes the ones before (up to MAX_IN_FLIGHT at once). A batch is
   // acknowledged only once it and every batch before it are durable.
-  let tipRange = range;
   let tipSize = size;
-  let tipLatest = latest;
+  /** The service's view of the store: one more each time it reads the store again (seal.ts). */
+  let view = 0;
   const queue: Pending[] = [];
   const listeners = new Set<(event: CommitEvent) => void>();
   const inFlight: InFlight[] = [];
@@ -277,7 +278,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
     });
   }
 
-  /** Takes every waiting call, up to maxBatch events, sequences them on the tip and hands the batch to the driver. */
+  /** Takes every waiting call, up to maxBatch events, sequences them on the tip and hands the batch to the sealer. */
   async function sequenceNext(): Promise<void> {
     if (sequencing || broken || inFlight.length >= MAX_IN_FLIGHT || queue.length === 0) return;
     // With nothing in flight, about half of what waits: the rest is sequenced
@@ -305,12 +306,10 @@ export async function openLog(options: LogOptions): Promise<Log> {
       retry.push(...batch.accepted.map((a) => a.call));
     } else if (batch) {
       if (batch.commit) {
-        tipRange = batch.commit.range;
-        tipSize = batch.commit.size;
-        tipLatest = batch.commit.note;
-        if (batch.commit.batch.historic) lastHistoric = batch.commit.batch.checkpoint.created;
+        tipSize += batch.commit.entries.length;
+        if (batch.commit.historic) lastHistoric = batch.commit.created;
       }
-      const flight: InFlight = { seen: batch.seen, done: batch.commit ? driver.commit(batch.commit.batch) : Promise.resolve() };
+      const flight: InFlight = { seen: batch.seen, done: batch.commit ? sealer!.commit(batch.commit) : Promise.resolve(undefined) };
       inFlight.push(flight);
       // Settled strictly in order: a batch is acknowledged after those before it.
       const sequenced = batch;
@@ -323,8 +322,9 @@ export async function openLog(options: LogOptions): Promise<Log> {
   /** Waits for one batch's commit; acknowledges it, or sets its calls aside to try again. */
   async function settle(flight: InFlight, batch: Sequenced): Promise<void> {
     let error: unknown;
+    let sealed: SealedBatch | undefined;
     try {
-      await flight.done;
+      sealed = await flight.done;
     } catch (err) {
       error = err;
     }
@@ -342,14 +342,14 @@ export async function openLog(options: LogOptions): Promise<Log> {
       recoverIfIdle();
       return;
     }
-    if (batch.commit) {
-      const { range: r, size: s, note, batch: b } = batch.commit;
-      range = r;
-      size = s;
-      latest = note;
-      latestCreated = b.checkpoint.created;
+    if (batch.commit && sealed) {
+      const { leafHashes } = sealed;
+      size = sealed.size;
+      root = sealed.root;
+      latest = sealed.note;
+      latestCreated = batch.commit.created;
       if (listeners.size > 0) {
-        const event: CommitEvent = { entries: b.entries.map((e) => new CommittedEntry(e)), size, checkpoint: note };
+        const event: CommitEvent = { entries: batch.commit.entries.map((e, i) => new CommittedEntry(e, leafHashes[i]!)), size, checkpoint: latest };
         for (const listener of listeners) {
           // A listener's failure must not undo the acknowledgement of a durable batch.
           try {
@@ -397,14 +397,9 @@ export async function openLog(options: LogOptions): Promise<Log> {
     const now = clock();
     const received = formatTime(now);
     const start = tipSize;
-    const work = tipRange.clone();
-    const entries: (StoredEntry & { row: IndexRow })[] = [];
-    const hashes: TreeHash[] = [];
+    const entries: SequencedEntry[] = [];
     const seen = new Map<string, Seen>();
     const accepted: Accepted[] = [];
-    const keepTileLevels = (level: number, index: number, hash: Uint8Array) => {
-      if (level > 0 && level % 8 === 0) hashes.push({ level, index, hash });
-    };
     const inFlightId = (id: string): Seen | undefined => {
       for (let i = 0; i < flying.length; i++) {
         const hit = flying[i]!.get(id);
@@ -443,7 +438,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
           if (bytes.length > MAX_ENTRY_SIZE) {
             throw new StoreError('ERR_ENTRY_TOO_LARGE', `event ${id} is ${bytes.length} bytes as stored; the limit is ${MAX_ENTRY_SIZE}`);
           }
-          const entry = new SequencedEntry(index, id, hasher.hashLeaf(bytes), bytes, received, call.submitter);
+          const entry = new SequencedEntry(index, id, bytes, received, call.submitter);
           mine.push(entry);
           // Only a client's id can come again; one the store just made up cannot.
           if (prepared.id !== undefined) mineSeen.set(id, entry);
@@ -453,36 +448,28 @@ export async function openLog(options: LogOptions): Promise<Log> {
         call.reject(err);
         continue;
       }
-      for (const e of mine) {
-        work.append(e.leafHash, keepTileLevels);
-        entries.push(e);
-      }
+      for (const e of mine) entries.push(e);
       for (const [id, v] of mineSeen) seen.set(id, v);
       accepted.push({ call, entries: out });
     }
     if (accepted.length === 0) return undefined;
     if (entries.length === 0) return { accepted, seen };
 
-    const newSize = start + entries.length;
-    const body = formatCheckpoint({ origin: origin!, size: newSize, root: work.root(), extensions: [] });
-    const note = await signNote(body, signer!);
     const created = clock();
     const historic = lastHistoric === undefined || created - lastHistoric >= historyInterval;
-    const batch: Batch = { entries, hashes, checkpoint: { size: newSize, created, note }, historic, parent: tipLatest ?? null };
-    return { accepted, seen, commit: { batch, range: work, size: newSize, note } };
+    return { accepted, seen, commit: { entries, created, historic, view } };
   }
 
   /** Re-reads the tree state after another writer appended. */
   async function reload(): Promise<void> {
     const now = await driver.head();
-    range = await readRange(driver, hasher, now.size);
+    root = (await readRange(driver, hasher, now.size)).root();
     size = now.size;
     latest = now.latest?.note;
     latestCreated = now.latest?.created;
     lastHistoric = now.lastHistoric?.created;
-    tipRange = range;
     tipSize = size;
-    tipLatest = latest;
+    view++;
   }
 
   function fromStored(entry: StoredEntry | undefined): Seen | undefined {
@@ -531,7 +518,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
       await reload();
       if (listeners.size === 0) return;
       for (let at = before; at < size; at += 1000) {
-        const entries = (await driver.readEntries(at, Math.min(size, at + 1000))).map((e) => new CommittedEntry(e));
+        const entries = (await driver.readEntries(at, Math.min(size, at + 1000))).map((e) => new CommittedEntry(e, e.leafHash));
         const event: CommitEvent = { entries, size, checkpoint: latest! };
         for (const listener of listeners) listener(event);
       }
@@ -574,7 +561,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
     },
     async root(at) {
       checkSize(at, 'size');
-      if (at === size) return range.root();
+      if (at === size) return root.slice();
       return (await readRange(driver, hasher, at)).root();
     },
     async inclusionProof(index, at) {
@@ -614,6 +601,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
       while (scheduled || sequencing || broken || inFlight.length > 0 || queue.length > 0) {
         await Promise.race([settled, new Promise((r) => setImmediate(r))]);
       }
+      await sealer?.close();
       await driver.close();
     },
   };

@@ -1,16 +1,23 @@
 /** The messages between the log service's thread and its writer thread. */
 import type { ReaderSource } from '../readerSource.js';
-import type { WireBatch } from './transfer.js';
+import type { WireBatch, WireSealed, WireUnsealed } from './transfer.js';
 
 /** The writer thread's workerData. */
 export interface WriterData {
   source: ReaderSource;
+  /** The log's signer key (signer.key's text), when the writer thread seals batches and signs their checkpoints. */
+  signerKey?: string;
 }
 
-export type ToWriter = { kind: 'commit'; seq: number; batch: WireBatch } | { kind: 'close' };
+export type ToWriter =
+  /** Commit a batch the service sealed. */
+  | { kind: 'commit'; seq: number; batch: WireBatch }
+  /** Seal a sequenced batch, then commit it. */
+  | { kind: 'seal'; seq: number; batch: WireUnsealed }
+  | { kind: 'close' };
 
 export type FromWriter =
-  | { kind: 'done'; seq: number }
+  | { kind: 'done'; seq: number; sealed?: WireSealed }
   | { kind: 'failed'; seq: number; error: WireError }
   /** The store could not be opened: nothing was committed; the thread exits. */
   | { kind: 'fatal'; error: WireError }

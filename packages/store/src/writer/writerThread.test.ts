@@ -4,11 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { initStore, openStore, type Store } from '../dataDir.js';
-import type { Batch } from '../driver.js';
-import { openSqliteDriver } from '../sqlite/driver.js';
 import { event } from '../testEvent.js';
 import { verifyLog } from '../verify.js';
-import { withWriterThread, writerSettings } from './writerThread.js';
+import { writerSettings } from './writerThread.js';
 
 // Tests run from the TypeScript sources; the writer thread runs compiled
 // (`npm test` builds first).
@@ -36,8 +34,10 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+let writerThread: 'commit' | 'seal';
+
 async function open(): Promise<Store> {
-  const store = await openStore(dir);
+  const store = await openStore(dir, { writerThread });
   stores.push(store);
   return store;
 }
@@ -46,18 +46,9 @@ async function verified(store: Store) {
   return verifyLog({ driver: store.log.driver, verifier: store.verifier, origin: store.log.origin });
 }
 
-describe('the writer thread', () => {
-  test('is used by openStore when the compiled writer exists', async () => {
-    const store = await open();
-    const plain = openSqliteDriver({ path: join(dir, 'stele.db') });
-    const wrapped = withWriterThread(plain);
-    try {
-      expect(wrapped).not.toBe(plain);
-      expect(store.log.driver.kind).toBe('sqlite');
-    } finally {
-      // Closes its thread too (which would otherwise still be opening the store while the directory is removed), then `plain`.
-      await wrapped.close();
-    }
+for (const mode of ['commit', 'seal'] as const) describe(`the writer thread, to ${mode}`, () => {
+  beforeEach(() => {
+    writerThread = mode;
   });
 
   test('concurrent appends land once each, contiguous, acknowledged only when durable', async () => {
@@ -116,40 +107,4 @@ describe('the writer thread', () => {
     await Promise.all(Array.from({ length: 20 }, (_, c) => store.log.append(Array.from({ length: 10 }, (_, k) => event(c * 10 + k)))));
     expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
-});
-
-const batch = (from: number, to: number, parent: string | null): Batch => ({
-  entries: Array.from({ length: to - from }, (_, k) => ({
-    index: from + k,
-    id: `p-${from + k}`,
-    leafHash: new Uint8Array(32).fill(from + k),
-    bytes: new TextEncoder().encode(JSON.stringify(event(from + k))),
-    row: {
-      time: 0, received: 0, source: 'emacs', action: 'file.save', actorId: null, actorEmail: 'a@example.com',
-      targetType: 'file', targetId: `/f${from + k}`, targetName: null, outcome: 'unknown', text: 'file save',
-    },
-  })),
-  hashes: [],
-  checkpoint: { size: to, created: 1000 + to, note: `note ${to}\n` },
-  historic: true,
-  parent,
-});
-
-describe('a batch sequenced on a checkpoint that is no longer the latest', () => {
-  for (const thread of [false, true]) {
-    test(`is refused with ERR_SIZE_CONFLICT though its first index is the stored size (${thread ? 'on the writer thread' : 'in process'})`, async () => {
-      const plain = openSqliteDriver({ path: join(dir, 'stele.db') });
-      const driver = thread ? withWriterThread(plain) : plain;
-      try {
-        await driver.commit(batch(0, 2, null));
-        await expect(driver.commit(batch(2, 3, 'note 1\n'))).rejects.toMatchObject({ name: 'StoreError', code: 'ERR_SIZE_CONFLICT' });
-        await expect(driver.commit(batch(2, 3, null))).rejects.toMatchObject({ code: 'ERR_SIZE_CONFLICT' });
-        expect((await driver.head()).size).toBe(2);
-        await driver.commit(batch(2, 3, 'note 2\n'));
-        expect((await driver.head()).size).toBe(3);
-      } finally {
-        await driver.close();
-      }
-    });
-  }
 });

@@ -1,39 +1,74 @@
 /**
  * The writer thread: commits the batches the log service posts, in order,
  * over its own connection to the store, and answers each once it is durable
- * (or refused, writing nothing). Closed by asking, never by terminate(): a
- * thread terminated inside better-sqlite3 can take the process down.
+ * (or refused, writing nothing). Batches the service sealed are committed as
+ * they are; sequenced ones are sealed here first (seal.ts), when the thread
+ * was given the signer key. Closed by asking, never by terminate(): a thread
+ * terminated inside better-sqlite3 can take the process down.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LogDriver } from '../driver.js';
+import { StoreError } from '../errors.js';
+import { nodeHasher } from '../hash.js';
+import { createSealer, type Sealer } from '../seal.js';
+import { createNodeSigner } from '../signer.js';
 import { openSqliteDriver } from '../sqlite/driver.js';
 import { toWireError, type FromWriter, type ToWriter, type WriterData } from './messages.js';
-import { fromWire } from './transfer.js';
+import { batchFromWire, sealedToWire, unsealedFromWire } from './transfer.js';
 
 const port = parentPort!;
-const post = (message: FromWriter): void => port.postMessage(message);
-const { source } = workerData as WriterData;
+const post = (message: FromWriter, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+const { source, signerKey } = workerData as WriterData;
 
-let driver: LogDriver | undefined;
-try {
-  driver = openSqliteDriver({ path: source.path });
-} catch (err) {
-  post({ kind: 'fatal', error: toWireError(err) });
+interface Opened {
+  driver: LogDriver;
+  sealer: Sealer | undefined;
 }
 
-if (driver) {
-  const open = driver;
-  port.on('message', (message: ToWriter) => {
-    if (message.kind === 'close') {
-      void open.close().finally(() => {
+/** The store's connection, and its sealer when given the key; undefined when it could not be opened (the thread then says so and exits). */
+async function open(): Promise<Opened | undefined> {
+  let driver: LogDriver | undefined;
+  try {
+    driver = openSqliteDriver({ path: source.path });
+    if (signerKey === undefined) return { driver, sealer: undefined };
+    const origin = await driver.getMeta('origin');
+    if (!origin) throw new StoreError('ERR_STORE_CORRUPT', 'the store has no origin');
+    const signer = await createNodeSigner(signerKey);
+    return { driver, sealer: createSealer({ driver, hasher: nodeHasher, signer, origin }) };
+  } catch (err) {
+    await driver?.close();
+    post({ kind: 'fatal', error: toWireError(err) });
+    port.close();
+    return undefined;
+  }
+}
+
+function handle({ driver, sealer }: Opened, message: ToWriter): void {
+  const failed = (seq: number) => (err: unknown) => post({ kind: 'failed', seq, error: toWireError(err) });
+  switch (message.kind) {
+    case 'close':
+      void (sealer?.close() ?? Promise.resolve()).then(() => driver.close()).finally(() => {
         post({ kind: 'closed' });
         port.close();
       });
       return;
-    }
-    open.commit(fromWire(message.batch)).then(
-      () => post({ kind: 'done', seq: message.seq }),
-      (err: unknown) => post({ kind: 'failed', seq: message.seq, error: toWireError(err) }),
-    );
-  });
+    case 'commit':
+      driver.commit(batchFromWire(message.batch)).then(() => post({ kind: 'done', seq: message.seq }), failed(message.seq));
+      return;
+    case 'seal':
+      if (!sealer) {
+        failed(message.seq)(new Error('the writer thread was started without the signer key'));
+        return;
+      }
+      sealer.commit(unsealedFromWire(message.batch)).then((sealed) => {
+        const { wire, transfer } = sealedToWire(sealed);
+        post({ kind: 'done', seq: message.seq, sealed: wire }, transfer);
+      }, failed(message.seq));
+  }
 }
+
+// Messages that arrive while the store is being opened wait for it, in order.
+const opened = open();
+port.on('message', (message: ToWriter) => {
+  void opened.then((store) => store && handle(store, message));
+});
