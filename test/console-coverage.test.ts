@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { createReadToken, postEvents, removeTempDirs, seedEvent, tempDir } from './helpers.js';
 import { startCollector, type Collector } from './sourcesProcess.js';
-import { CHROMIUM, launchChromium, shot, signIn } from './browser.js';
+import { CHROMIUM, freshPage, launchChromium, shot, signIn } from './browser.js';
 
 const hasChromium = existsSync(CHROMIUM);
 const DEVICE = 'emacs-gappy';
@@ -130,6 +130,49 @@ describe.skipIf(!hasChromium)('the console coverage page in Chromium', () => {
     await page.waitForURL(/#\/\?q=action%3Astele\.gap/);
     await page.waitForSelector('table.results tbody tr');
     for (const row of await page.locator('table.results tbody tr').allInnerTexts()) expect(row).toContain('stele.gap');
+    await page.context().close();
+  });
+
+  test('without an identity provider, the sign-in page asks for a token, not for one "or" the other', async () => {
+    const page = await freshPage(browser);
+    // Once the providers are known (none here).
+    const config = page.waitForResponse((r) => r.url().endsWith('/v1/auth/config'));
+    await page.goto(collector.url + '/');
+    await (await config).finished();
+    await page.locator('#token').waitFor();
+    expect(await page.locator('button.signin').count()).toBe(0);
+    expect(await page.locator('form.token p.paste').innerText()).toMatch(/^Paste an API token with scope read/);
+    await page.context().close();
+  });
+
+  test('the coverage page shows whole device ids, users and times where there is room', async () => {
+    const page = await signedIn();
+    await page.click('header a.nav[href="#/coverage"]');
+    await page.locator(`table.coverage tr[data-device="${DEVICE}"]`).waitFor();
+    // A cell cut short (an ellipsis) is wider inside than it shows.
+    const cut = await page.locator('table.coverage tbody td').evaluateAll((cells) =>
+      cells.filter((c) => c.scrollWidth > c.clientWidth).map((c) => c.textContent),
+    );
+    expect(cut).toEqual([]);
+    await page.context().close();
+  });
+
+  test('on a narrow screen the search box keeps a line of its own and the columns of the results do not overlap', async () => {
+    const page = await signedIn();
+    await page.setViewportSize({ width: 420, height: 800 });
+    const box = (await page.locator('#q').boundingBox())!;
+    expect(box.width).toBeGreaterThan(300);
+    const headers = await page.locator('table.results thead th').evaluateAll((ths) =>
+      ths.filter((th) => (th as HTMLElement).offsetParent !== null).map((th) => {
+        const r = th.getBoundingClientRect();
+        return { text: th.textContent, left: r.left, right: r.right, fits: th.scrollWidth <= th.clientWidth };
+      }),
+    );
+    // Time, actor, action and target stay; each header fits its column and the next starts where it ends.
+    expect(headers.map((h) => h.text)).toEqual(['time (UTC)', 'actor', 'action', 'target']);
+    for (const h of headers) expect(h.fits, h.text ?? '').toBe(true);
+    for (let i = 1; i < headers.length; i++) expect(headers[i]!.left).toBeGreaterThanOrEqual(headers[i - 1]!.right - 1);
+    await shot(page, 'narrow');
     await page.context().close();
   });
 });

@@ -138,6 +138,8 @@ describe.skipIf(!hasChromium)('signing in to the console with the identity provi
     await page.reload();
     await page.locator('button.signin').waitFor();
     expect(await page.locator('table.results').count()).toBe(0);
+    // Beside a provider's button, the token is the other way in.
+    expect(await page.locator('form.token p.paste').innerText()).toMatch(/^Or paste an API token/);
     await page.context().close();
   });
 

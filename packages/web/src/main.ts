@@ -26,12 +26,14 @@ document.querySelector('header .brand')?.after(h('a.nav', { href: '#/coverage' }
 function signInPage(message?: string, alert = false): HTMLElement {
   const field = h('input', { type: 'password', id: 'token', placeholder: 'stele_…', autocomplete: 'off', 'aria-label': 'API token' }) as HTMLInputElement;
   const providers = h('p.signin');
+  const pasteToken = (or: boolean) => `${or ? 'Or paste' : 'Paste'} an API token with scope read (stele token create --name console --scope read).`;
+  const hint = h('p.paste', {}, pasteToken(false));
   const form = h(
     'form.token',
     {},
     message ? h(`p.${alert ? 'error' : 'notice'}`, alert ? { role: 'alert' } : {}, message) : null,
     providers,
-    h('p', {}, 'Or paste an API token with scope read (stele token create --name console --scope read).'),
+    hint,
     field,
     h('button', { type: 'submit' }, 'Use token'),
   );
@@ -47,6 +49,7 @@ function signInPage(message?: string, alert = false): HTMLElement {
         const button = h('button.signin', { type: 'button', 'data-issuer': issuer.name }, `Sign in with ${issuer.name}`);
         button.addEventListener('click', () => void startSignIn(issuer).catch((err: Error) => providers.append(h('span.error', { role: 'alert' }, ` ${err.message}`))));
         providers.append(button);
+        hint.textContent = pasteToken(true);
       }
       providers.querySelector<HTMLElement>('button')?.focus();
     })

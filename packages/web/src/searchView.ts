@@ -94,7 +94,7 @@ export async function renderSearch(root: HTMLElement, text: string): Promise<voi
   const shown = h('span.shown', {}, 'Searching…');
   const status = h('span.status', { 'aria-live': 'polite' }, shown);
   const table = h(
-    'table.results',
+    'table.results.events',
     {},
     h('thead', {}, h('tr', {}, ...['time (UTC)', 'actor', 'action', 'target', 'source', 'outcome'].map((t) => h('th', {}, t)))),
     body,
