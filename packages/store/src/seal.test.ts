@@ -1,30 +1,23 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { CompactRange, createVerifier, openNote, parseCheckpoint, recordBytes, toRecord, validateEvent } from '@stele/log';
+import { CompactRange, createVerifier, openNote, parseCheckpoint } from '@stele/log';
 import { initStore } from './dataDir.js';
 import type { LogDriver } from './driver.js';
 import { nodeHasher } from './hash.js';
-import { indexRowOf } from './indexRow.js';
 import { createSealer, type Sealer, type UnsealedBatch } from './seal.js';
 import { createNodeSigner } from './signer.js';
 import { openSqliteDriver } from './sqlite/driver.js';
-import { event } from './testEvent.js';
+import { testEntry, useBuiltWriter } from './testEvent.js';
 import { verifyLog } from './verify.js';
 import { sealOnWriterThread, writerSettings } from './writer/writerThread.js';
 
-// The writer thread runs compiled (`npm test` builds first).
-const built = new URL('../dist/writer/writerWorker.js', import.meta.url);
-const original = writerSettings.script;
+let restoreWriter: () => void;
 beforeAll(() => {
-  expect(existsSync(fileURLToPath(built)), 'build the packages first (npm run build)').toBe(true);
-  writerSettings.script = built;
+  restoreWriter = useBuiltWriter();
 });
-afterAll(() => {
-  writerSettings.script = original;
-});
+afterAll(() => restoreWriter());
 
 const ORIGIN = 'example.com/seal-log';
 let dir: string;
@@ -49,14 +42,7 @@ afterEach(async () => {
 
 /** Entries [first, first + n) of the test log, in `view`. */
 function unsealed(first: number, n: number, view = 0): UnsealedBatch {
-  const entries = Array.from({ length: n }, (_, k) => {
-    const i = first + k;
-    const result = validateEvent(event(i, { id: `s-${i}` }));
-    if (!result.ok) throw new Error('test event invalid');
-    const record = toRecord(result.event, { id: `s-${i}`, received: '2026-11-27T12:00:00.000Z', index: i });
-    return { index: i, id: record.id, bytes: Uint8Array.from(recordBytes(record)), row: indexRowOf(record) };
-  });
-  return { entries, created: 1_000 + first, historic: true, view };
+  return { entries: Array.from({ length: n }, (_, k) => testEntry(first + k)), created: 1_000 + first, historic: true, view };
 }
 
 const makers: Record<string, (driver: LogDriver) => Promise<Sealer>> = {
@@ -157,10 +143,11 @@ for (const [where, make] of Object.entries(makers)) {
 test('without the compiled writer thread, there is no writer-thread sealer (the service seals itself)', () => {
   const driver = openSqliteDriver({ path: join(dir, 'stele.db') });
   open.push({ driver });
+  const script = writerSettings.script;
   writerSettings.script = new URL('./missing/writerWorker.js', import.meta.url);
   try {
     expect(sealOnWriterThread(driver, signerKey)).toBeUndefined();
   } finally {
-    writerSettings.script = built;
+    writerSettings.script = script;
   }
 });

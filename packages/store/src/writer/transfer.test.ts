@@ -1,34 +1,20 @@
-import { recordBytes, toRecord, validateEvent } from '@stele/log';
 import { describe, expect, test } from 'vitest';
 import { nodeHasher } from '../hash.js';
-import { indexRowOf } from '../indexRow.js';
 import type { Batch } from '../driver.js';
 import type { SealedBatch, UnsealedBatch } from '../seal.js';
-import { event } from '../testEvent.js';
+import { testEntry } from '../testEvent.js';
 import { batchFromWire, batchToWire, sealedFromWire, sealedToWire, unsealedFromWire, unsealedToWire } from './transfer.js';
 
-/** A batch of `n` entries from `first`, some with text outside ASCII and escapes. */
+/** Entries [first, first + n) of the test log, some with text outside ASCII and escapes. */
+const entriesOf = (first: number, n: number) =>
+  Array.from({ length: n }, (_, k) => testEntry(first + k, { reason: (first + k) % 2 === 0 ? `Zoë's "fix"\n\tline ${first + k}` : `plain ${first + k}` }));
+
 function batchOf(first: number, n: number): UnsealedBatch {
-  const entries = Array.from({ length: n }, (_, k) => {
-    const i = first + k;
-    const result = validateEvent(event(i, { id: `e-${i}`, reason: i % 2 === 0 ? `Zoë's "fix"\n\tline ${i}` : `plain ${i}` }));
-    if (!result.ok) throw new Error('test event invalid');
-    const record = toRecord(result.event, { id: `e-${i}`, received: '2026-11-27T12:00:00.000Z', index: i });
-    return { index: i, id: record.id, bytes: Uint8Array.from(recordBytes(record)), row: indexRowOf(record) };
-  });
-  return { entries, created: 1, historic: false, view: 3 };
+  return { entries: entriesOf(first, n), created: 1, historic: false, view: 3 };
 }
 
-/** A sealed batch of `n` entries from `first`, some with text outside ASCII and escapes. */
 function sealedBatchOf(first: number, n: number): Batch {
-  const entries = Array.from({ length: n }, (_, k) => {
-    const i = first + k;
-    const result = validateEvent(event(i, { id: `e-${i}`, reason: i % 2 === 0 ? `Zoë's "fix"\n\tline ${i}` : `plain ${i}` }));
-    if (!result.ok) throw new Error('test event invalid');
-    const record = toRecord(result.event, { id: `e-${i}`, received: '2026-11-27T12:00:00.000Z', index: i });
-    const bytes = Uint8Array.from(recordBytes(record));
-    return { index: i, id: record.id, leafHash: nodeHasher.hashLeaf(bytes).slice(), bytes, row: indexRowOf(record) };
-  });
+  const entries = entriesOf(first, n).map((e) => ({ ...e, leafHash: nodeHasher.hashLeaf(e.bytes).slice() }));
   return { entries, hashes: [], checkpoint: { size: first + n, created: 1, note: 'note' }, historic: false, parent: null };
 }
 

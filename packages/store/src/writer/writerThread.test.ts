@@ -1,24 +1,16 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { initStore, openStore, type Store } from '../dataDir.js';
-import { event } from '../testEvent.js';
+import { event, useBuiltWriter } from '../testEvent.js';
 import { verifyLog } from '../verify.js';
-import { writerSettings } from './writerThread.js';
 
-// Tests run from the TypeScript sources; the writer thread runs compiled
-// (`npm test` builds first).
-const built = new URL('../../dist/writer/writerWorker.js', import.meta.url);
-const original = writerSettings.script;
+let restoreWriter: () => void;
 beforeAll(() => {
-  expect(existsSync(fileURLToPath(built)), 'build the packages first (npm run build)').toBe(true);
-  writerSettings.script = built;
+  restoreWriter = useBuiltWriter();
 });
-afterAll(() => {
-  writerSettings.script = original;
-});
+afterAll(() => restoreWriter());
 
 let dir: string;
 let stores: Store[];
