@@ -5,9 +5,10 @@
  * one batch. The log service sequences (ids, indexes, entry bytes); a sealer
  * keeps the tree's tip and seals each batch on top of the one before.
  *
- * A sealer runs where the commit runs: on the service's thread, or on the
- * writer thread (writer/writerThread.ts), which takes the hashing and the
- * signature off a thread that also serves HTTP.
+ * A sealer runs on the service's thread, its commits written there or on the
+ * writer thread, or on the writer thread itself (writer/writerThread.ts),
+ * which takes the hashing and the signature off a thread that also serves
+ * HTTP.
  */
 import {
   equalBytes, formatCheckpoint, parseCheckpoint, parseNote, signNote,
@@ -118,7 +119,7 @@ interface Waiting {
  */
 export function createSealer(options: SealerOptions): Sealer {
   const { driver, hasher, signer, origin } = options;
-  /** The tree and the note of the last batch committed; undefined until read from the store. */
+  /** The tree and the note of the last batch sealed (committed, or being committed); undefined until read from the store. */
   let tip: { range: CompactRange; note: string | null } | undefined;
   /** The latest view a batch failed in: batches of it and earlier ones are refused. */
   let failedView = -Infinity;
@@ -126,7 +127,7 @@ export function createSealer(options: SealerOptions): Sealer {
   /** Whether the loop that seals what waits is running, and when it last stops. */
   let running = false;
   let stopped: Promise<void> = Promise.resolve();
-  /** The commits handed to the driver: settled when all have.  */
+  /** The commits handed to the driver: settled when all have. */
   let committed: Promise<void> = Promise.resolve();
 
   /** Rejects a batch whose seal or commit failed; the tip is read again before the next batch. */
