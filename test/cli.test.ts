@@ -587,6 +587,10 @@ describe('export', () => {
     // Old partial tiles stay (C2SP allows it); nothing else, no temporary files.
     expect(files(out)).toEqual([...new Set([...had, ...now, 'checkpoint'])].sort());
     await checkExport(900);
+    // Once more with nothing new: only the checkpoint is written again, and the line counts it as one file.
+    const again = await stele(['export', '--out', out, '--dir', dir]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(`exported 900 entries to ${out}: 1 file written, ${now.length} already there\n`);
   });
 
   test('an --out that cannot be written (a path through a file) exits 2 with one line naming the file', async () => {

@@ -397,6 +397,11 @@ describe('crashes and shutdown', () => {
       // Restart on the same directory: it opens (its checkpoint matches the entries) and serves every acknowledged event.
       const again = await startServer(dir);
       await allPresent(dir, everAcked);
+      // It says first that the killed run never recorded its stop.
+      const [start, lost] = await selfAudit(dir);
+      expect(start!.action).toBe('collector.start');
+      expect(lost).toMatchObject({ action: 'collector.lost', details: { pid: server.child.pid } });
+      expect(lost!.reason).toMatch(/stopped without recording collector.stop/);
       for (const id of load.acked.filter((_, i) => i % 97 === 0)) {
         const res = await fetch(`${again.url}/v1/events/${id}`, { headers: { authorization: `Bearer ${admin}` } });
         expect(res.status, id).toBe(200);

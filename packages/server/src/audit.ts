@@ -82,3 +82,45 @@ export async function lastAdmin(log: Log, action: string): Promise<Record<string
   const [entry] = await log.query({ source: 'stele', action, limit: 1 });
   return entry?.record.details as Record<string, unknown> | undefined;
 }
+
+/** A collector run on this host that started and never recorded its stop. */
+export interface LostRun {
+  /** The index of its `collector.start`. */
+  startIndex: number;
+  pid: number;
+  /** When it started (its `collector.start`'s time). */
+  started: string;
+}
+
+/** How many of the newest `collector.*` events are looked through for this host's. */
+const RECENT = 100;
+
+/**
+ * The previous collector on this host, when it stopped without recording
+ * `collector.stop` (killed, crashed, or the machine lost power) and nothing
+ * has said so yet. Not a collector whose process still runs: another one on
+ * this host, beside this one.
+ */
+export async function lostRun(log: Log): Promise<LostRun | undefined> {
+  const host = hostname();
+  const recent = async (action: string) => (await log.query({ source: 'stele', action, limit: RECENT })).filter((e) => e.record.host === host);
+  const [start] = await recent('collector.start');
+  const pid = start?.record.details?.pid;
+  if (!start || typeof pid !== 'number') return undefined;
+  const after = (e: { index: number; record: { details?: Record<string, unknown> } }) => e.index > start.index;
+  if ((await recent('collector.stop')).some((e) => after(e) && e.record.details?.pid === pid)) return undefined;
+  if ((await recent('collector.lost')).some((e) => after(e) && e.record.details?.startIndex === start.index)) return undefined;
+  if (pid !== process.pid && running(pid)) return undefined;
+  return { startIndex: start.index, pid, started: start.record.time };
+}
+
+/** Whether a process with this id runs on this machine. */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { hasStore, initStore, openStore, type Store } from '@stele/store';
 import { buildApp } from './app.js';
 import { startArchive, type CollectorArchive } from './archiveTask.js';
-import { collectorActor, configHash, lastAdmin, recordAdmin } from './audit.js';
+import { collectorActor, configHash, lastAdmin, lostRun, recordAdmin } from './audit.js';
 import { openTokenStore, type TokenStore } from './auth/tokenStore.js';
 import { ConfigError, isLoopback, publicConfig, type ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
@@ -93,6 +93,16 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     const target = { type: 'log', id: store.log.origin };
     if (previous && previous.configHash !== hash) {
       await recordAdmin(store.log, 'config.change', { actor: collectorActor(), target, details: { from: previous.config ?? null, to: settings, fromHash: previous.configHash ?? null, toHash: hash } });
+    }
+    // A previous run on this host that never recorded its stop is said to have been lost, before this one starts.
+    const lost = await lostRun(store.log);
+    if (lost) {
+      await recordAdmin(store.log, 'collector.lost', {
+        actor: collectorActor(),
+        target,
+        reason: `the collector started at index ${lost.startIndex} (pid ${lost.pid}) stopped without recording collector.stop: killed, crashed or the machine lost power`,
+        details: { ...lost, lastIndex: store.log.size() - 1 },
+      });
     }
     await recordAdmin(store.log, 'collector.start', {
       actor: collectorActor(),

@@ -42,7 +42,7 @@ export async function exportTiles(args: string[], io: Io): Promise<number> {
     writeAtomically(join(out, 'checkpoint'), new TextEncoder().encode(checkpoint));
     written++;
     if (values.json) io.stdout(JSON.stringify({ out, size, written, skipped }) + '\n');
-    else io.stdout(`exported ${size} entries to ${out}: ${written} files written, ${skipped} already there\n`);
+    else io.stdout(`exported ${size} entries to ${out}: ${written} ${written === 1 ? 'file' : 'files'} written, ${skipped} already there\n`);
     return EXIT.ok;
   } finally {
     await store.log.close();
