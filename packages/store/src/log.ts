@@ -218,8 +218,17 @@ const RECORD_MEMBER: PropertyDescriptor = {
   configurable: true,
 };
 
-/** Batches sequenced ahead of the durable state, being sealed and written in turn. */
+/**
+ * Batches sequenced ahead of the durable state, being sealed and written in
+ * turn: two at any size, and up to four while the next would hold at least
+ * LARGE_BATCH events. Deeper pipelining shortens the wait of calls of 100
+ * events (+6% over HTTP, six alternating pairs); with calls of one event it
+ * makes many small commits, each with its fixed cost (a signature, a
+ * transaction, an fsync: about 0.35 ms), and lost 12-16%.
+ */
 const MAX_IN_FLIGHT = 2;
+const MAX_IN_FLIGHT_LARGE = 4;
+const LARGE_BATCH = 100;
 
 /** Parses stored bytes back into a record (they were written canonical by us). */
 export function parseRecord(bytes: Uint8Array): EventRecord {
@@ -252,7 +261,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
   // Two sizes: what is durable (answers reads, proofs, subscribers) and the
   // tip that batches are sequenced on. They differ while commits are in
   // flight: the next batches are sequenced while the sealer hashes, signs and
-  // writes the ones before (up to MAX_IN_FLIGHT at once). A batch is
+  // writes the ones before (see MAX_IN_FLIGHT). A batch is
   // acknowledged only once it and every batch before it are durable.
   let tipSize = size;
   /** The service's view of the store: one more each time it reads the store again (seal.ts). */
@@ -269,8 +278,13 @@ export async function openLog(options: LogOptions): Promise<Log> {
   let broken = false;
   let closed = false;
 
+  /** Whether another batch may be sequenced before those in flight are durable. */
+  function roomInFlight(): boolean {
+    return inFlight.length < MAX_IN_FLIGHT || (inFlight.length < MAX_IN_FLIGHT_LARGE && queued >= LARGE_BATCH);
+  }
+
   function schedule(): void {
-    if (scheduled || sequencing || broken || inFlight.length >= MAX_IN_FLIGHT || queue.length === 0) return;
+    if (scheduled || sequencing || broken || !roomInFlight() || queue.length === 0) return;
     scheduled = true;
     setImmediate(() => {
       scheduled = false;
@@ -280,7 +294,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
 
   /** Takes every waiting call, up to maxBatch events, sequences them on the tip and hands the batch to the sealer. */
   async function sequenceNext(): Promise<void> {
-    if (sequencing || broken || inFlight.length >= MAX_IN_FLIGHT || queue.length === 0) return;
+    if (sequencing || broken || !roomInFlight() || queue.length === 0) return;
     // With nothing in flight, about half of what waits: the rest is sequenced
     // while the first half is written, and the pipeline fills.
     const limit = inFlight.length === 0 && queue.length > 1 ? Math.min(maxBatch, Math.ceil(queued / 2)) : maxBatch;
