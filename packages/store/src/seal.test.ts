@@ -6,8 +6,7 @@ import { CompactRange, createVerifier, openNote, parseCheckpoint } from '@stele/
 import { initStore } from './dataDir.js';
 import type { LogDriver } from './driver.js';
 import { nodeHasher } from './hash.js';
-import { createSealer, type Sealer, type UnsealedBatch } from './seal.js';
-import { createNodeSigner } from './signer.js';
+import { openSealer, type Sealer, type UnsealedBatch } from './seal.js';
 import { openSqliteDriver } from './sqlite/driver.js';
 import { testEntry, useBuiltWriter } from './testEvent.js';
 import { verifyLog } from './verify.js';
@@ -46,7 +45,7 @@ function unsealed(first: number, n: number, view = 0): UnsealedBatch {
 }
 
 const makers: Record<string, (driver: LogDriver) => Promise<Sealer>> = {
-  'on this thread': async (driver) => createSealer({ driver, hasher: nodeHasher, signer: await createNodeSigner(signerKey), origin: ORIGIN }),
+  'on this thread': (driver) => openSealer(driver, signerKey),
   'on the writer thread': async (driver) => {
     const sealer = sealOnWriterThread(driver, signerKey);
     expect(sealer, 'the compiled writer thread is used').toBeDefined();

@@ -16,6 +16,8 @@ import {
 } from '@stele/log';
 import type { Batch, DriverHead, IndexRow, LogDriver, StoredEntry, TreeHash } from './driver.js';
 import { StoreError } from './errors.js';
+import { nodeHasher } from './hash.js';
+import { createNodeSigner } from './signer.js';
 import { readRange } from './tree.js';
 
 /** An entry of a sequenced batch: its place, id and canonical bytes; its index row when asked. */
@@ -90,6 +92,18 @@ export async function readState(driver: LogDriver, hasher: Hasher): Promise<LogS
     throw new StoreError('ERR_STORE_CORRUPT', 'the stored tree does not match the latest checkpoint; run stele verify');
   }
   return { head, range };
+}
+
+/**
+ * A sealer for the store behind `driver`, with Node's SHA-256, signing with
+ * `signerKey` (signer.key's text) for the origin the store was created with.
+ *
+ * @throws StoreError `ERR_STORE_CORRUPT` when the store has no origin.
+ */
+export async function openSealer(driver: LogDriver, signerKey: string): Promise<Sealer> {
+  const origin = await driver.getMeta('origin');
+  if (!origin) throw new StoreError('ERR_STORE_CORRUPT', 'the store has no origin');
+  return createSealer({ driver, hasher: nodeHasher, signer: await createNodeSigner(signerKey), origin });
 }
 
 /** Options of {@link createSealer}. */

@@ -25,10 +25,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Batch, LogDriver } from '../driver.js';
 import { StoreError, type StoreErrorCode } from '../errors.js';
-import { nodeHasher } from '../hash.js';
 import { readerSourceOf, setReaderSource, type ReaderSource } from '../readerSource.js';
-import { createSealer, type SealedBatch, type Sealer, type UnsealedBatch } from '../seal.js';
-import { createNodeSigner } from '../signer.js';
+import { openSealer, type SealedBatch, type Sealer, type UnsealedBatch } from '../seal.js';
 import type { FromWriter, ToWriter, WireError, WriterData } from './messages.js';
 import { batchToWire, sealedFromWire, unsealedToWire, type WireSealed } from './transfer.js';
 
@@ -158,12 +156,7 @@ export function sealOnWriterThread(driver: LogDriver, signerKey: string): Sealer
   let postedView = -Infinity;
   /** Seals on this thread, over the service's connection, once the writer thread is gone. */
   let local: Promise<Sealer> | undefined;
-  const localSealer = () =>
-    (local ??= (async () => {
-      const origin = await driver.getMeta('origin');
-      if (!origin) throw new StoreError('ERR_STORE_CORRUPT', 'the store has no origin');
-      return createSealer({ driver, hasher: nodeHasher, signer: await createNodeSigner(signerKey), origin });
-    })());
+  const localSealer = () => (local ??= openSealer(driver, signerKey));
 
   return {
     async commit(batch): Promise<SealedBatch> {

@@ -8,10 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LogDriver } from '../driver.js';
-import { StoreError } from '../errors.js';
-import { nodeHasher } from '../hash.js';
-import { createSealer, type Sealer } from '../seal.js';
-import { createNodeSigner } from '../signer.js';
+import { openSealer, type Sealer } from '../seal.js';
 import { openSqliteDriver } from '../sqlite/driver.js';
 import { toWireError, type FromWriter, type ToWriter, type WriterData } from './messages.js';
 import { batchFromWire, sealedToWire, unsealedFromWire } from './transfer.js';
@@ -30,11 +27,7 @@ async function open(): Promise<Opened | undefined> {
   let driver: LogDriver | undefined;
   try {
     driver = openSqliteDriver({ path: source.path });
-    if (signerKey === undefined) return { driver, sealer: undefined };
-    const origin = await driver.getMeta('origin');
-    if (!origin) throw new StoreError('ERR_STORE_CORRUPT', 'the store has no origin');
-    const signer = await createNodeSigner(signerKey);
-    return { driver, sealer: createSealer({ driver, hasher: nodeHasher, signer, origin }) };
+    return { driver, sealer: signerKey === undefined ? undefined : await openSealer(driver, signerKey) };
   } catch (err) {
     await driver?.close();
     post({ kind: 'fatal', error: toWireError(err) });
