@@ -165,6 +165,16 @@ describe.skipIf(!hasChromium)('the console search in Chromium', () => {
     await page.context().close();
   });
 
+  test('a click on a row opens its event', async () => {
+    const page = await openLink('/');
+    const row = page.locator('table.results tbody tr[data-id]').nth(2);
+    const id = await row.getAttribute('data-id');
+    await row.locator('td.time').click();
+    await page.waitForURL(new RegExp(`#/event/${id}$`));
+    await page.locator('.mark[data-verdict="verified"]').waitFor();
+    await page.context().close();
+  });
+
   test('a shared link to an event opens that event in another browser', async () => {
     const page = await openLink('/#/event/seed-7');
     await page.locator('.mark[data-verdict="verified"]').waitFor();

@@ -177,4 +177,11 @@ export async function renderSearch(root: HTMLElement, text: string): Promise<voi
     if (ev.key === 'ArrowDown' || ev.key === 'j') rows.step(tr, 1);
     if (ev.key === 'ArrowUp' || ev.key === 'k') rows.step(tr, -1);
   });
+  // A click on a row opens its event, as Enter does; not one on the action's link (it may open a new tab) or one that selects text.
+  body.addEventListener('click', (ev) => {
+    const target = ev.target as HTMLElement;
+    const tr = target.closest<HTMLElement>('tr[data-id]');
+    if (!tr || target.closest('a') || window.getSelection()?.toString()) return;
+    location.hash = eventHref(tr.dataset.id!);
+  });
 }
