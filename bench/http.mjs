@@ -101,15 +101,32 @@ async function scenario({ url, pid }, token, name, eventsPerRequest, connections
   return summary(result, eventsPerRequest, before === undefined || after === undefined ? undefined : after - before, threads);
 }
 
+/**
+ * Connections for the batch scenarios: enough requests in flight that the
+ * server, not the round trips, sets the rate. With 8, each of the server's two
+ * threads waits about a third of the time for the next request (the commit
+ * pipeline empties between replies): 57k-62k events/s, against 60k-72k with
+ * 16, 32 or 64 (docs/PERFORMANCE.md, session 6). A collector has many more clients.
+ */
+const BATCH_CONNECTIONS = 32;
+/** Seconds of load before the measured scenarios, not reported: V8 compiles the hot paths in the first. */
+const WARMUP_SECONDS = Number(process.env.BENCH_HTTP_WARMUP ?? 3);
+
 async function measure(server, token) {
-  const batch100 = await scenario(server, token, 'batch100', 100, 8);
+  if (WARMUP_SECONDS > 0) {
+    log(`warm-up: ${WARMUP_SECONDS} s of 100 events/request`);
+    await run({ url: `${server.url}/v1/events`, method: 'POST', connections: BATCH_CONNECTIONS, duration: WARMUP_SECONDS, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body(100) });
+  }
+  const batch100 = await scenario(server, token, 'batch100', 100, BATCH_CONNECTIONS);
   const next = sequencedBodies(100);
-  const batch100Sequenced = await scenario(server, token, 'batch100Sequenced', 100, 8, { requests: [{ setupRequest: (req) => ({ ...req, body: next() }) }] });
+  const batch100Sequenced = await scenario(server, token, 'batch100Sequenced', 100, BATCH_CONNECTIONS, { requests: [{ setupRequest: (req) => ({ ...req, body: next() }) }] });
   const single64 = await scenario(server, token, 'single64', 1, 64);
   // Half of the single-event maximum, paced: the time from request to signed checkpoint.
   const rate = Math.max(1, Math.floor(single64.requestsPerSec / 2));
   const halfLoad = await scenario(server, token, `half load (${rate} req/s)`, 1, 64, { overallRate: rate });
-  return { batch100, batch100Sequenced, single64, halfLoad: { ...halfLoad, targetRate: rate } };
+  // The load earlier sessions measured with: too few requests in flight to keep both threads busy.
+  const batch100Conn8 = await scenario(server, token, 'batch100Conn8', 100, 8);
+  return { batch100: { ...batch100, connections: BATCH_CONNECTIONS }, batch100Conn8: { ...batch100Conn8, connections: 8 }, batch100Sequenced, single64, halfLoad: { ...halfLoad, targetRate: rate } };
 }
 
 const loadAtStart = loadavg()[0];
@@ -130,6 +147,7 @@ try {
   const ratio = (a, b) => (b ? +(a / b).toFixed(3) : null);
   const out = {
     seconds,
+    warmupSeconds: WARMUP_SECONDS,
     // Other processes on the machine: the throughput figures depend on them, serverCpuUs less.
     loadAverage1m: { start: +loadAtStart.toFixed(2), end: +loadavg()[0].toFixed(2) },
     stele: steleResult,
