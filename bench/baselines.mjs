@@ -38,6 +38,41 @@ export function sqliteBaseline(entries, batch) {
   return { rate: entries.length / (elapsed / 1000), dir };
 }
 
+/**
+ * Rows per second of the SQLite writes the issue's store must make for each
+ * event, and nothing else (no validation, hashing, tree or checkpoint): the
+ * entry row with its unique id index, and the full-text index over the
+ * indexed fields, one FTS5 document per 64 entries as the store keeps it;
+ * 16 KiB pages, WAL, synchronous=FULL, transactions of `batch`. Not a target:
+ * it shows how much of a thread's time the store's commit cannot give back.
+ */
+export function sqliteIndexedBaseline(entries, batch) {
+  const count = entries.length;
+  const words = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const e = benchEvent(i);
+    words[i] = [e.source, e.outcome, e.action, e.actor.id, e.actor.email, e.target.id, e.target.name, e.host].join(' ');
+  }
+  const dir = tempDir('sqlite-indexed');
+  const db = new Database(`${dir}/indexed.db`);
+  db.pragma('page_size = 16384');
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec(`CREATE TABLE e (idx INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, data BLOB NOT NULL);
+    CREATE VIRTUAL TABLE t USING fts5 (doc, tokenize = 'ascii', detail = none, columnsize = 0)`);
+  const insert = db.prepare('INSERT INTO e (idx, id, data) VALUES (?, ?, ?)');
+  const doc = db.prepare('INSERT INTO t (rowid, doc) VALUES (?, ?)');
+  const commit = db.transaction((start, end) => {
+    for (let i = start; i < end; i++) insert.run(i, `bench-${i}`, entries[i]);
+    for (let u = start; u < end; u += 64) doc.run(u, words.slice(u, Math.min(end, u + 64)).join('\n'));
+  });
+  const t = now();
+  for (let i = 0; i < count; i += batch) commit(i, Math.min(count, i + batch));
+  const elapsed = now() - t;
+  db.close();
+  return { rate: count / (elapsed / 1000), dir };
+}
+
 /** Blocks per second: hypercore appends of `batch` blocks. */
 export async function hypercoreBaseline(entries, batch) {
   const dir = tempDir('hypercore');

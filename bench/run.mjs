@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { openForAudit, verifyLog } from '../packages/store/dist/index.js';
 import { workerSettings } from '../packages/store/dist/verifyParallel.js';
 import { concurrentAppend, parallelAppend, sequentialAppend } from './append.mjs';
-import { entryBytes, hypercoreBaseline, sqliteBaseline } from './baselines.mjs';
+import { entryBytes, hypercoreBaseline, sqliteBaseline, sqliteIndexedBaseline } from './baselines.mjs';
 import { breakdown } from './breakdown.mjs';
 import { cleanup, median, now, progress, removeDir, round, summary } from './lib.mjs';
 
@@ -52,7 +52,7 @@ async function main() {
   // machine's load (other processes) hits all three alike; ratios are per round.
   progress(`baselines: the canonical entries of ${N.baseline} events`);
   const entries = entryBytes(N.baseline);
-  const rounds = { stele: [], steleCpu: [], steleOneCaller: [], sqlite: [], hypercore: [] };
+  const rounds = { stele: [], steleCpu: [], steleOneCaller: [], sqlite: [], sqliteIndexed: [], hypercore: [] };
   for (let i = 0; i < REPS; i++) {
     progress(`round ${i + 1} of ${REPS}: append batch 1000 (${N.batch1000} events, ${CALLERS} callers, then one), plain SQLite, hypercore`);
     const parallel = await parallelAppend(1000, N.batch1000, CALLERS);
@@ -62,6 +62,7 @@ async function main() {
     rounds.steleOneCaller.push(await rateOf(sequentialAppend(1000, N.batch1000)));
     rounds.sqlite.push(await rateOf(sqliteBaseline(entries, 1000)));
     rounds.hypercore.push(await rateOf(hypercoreBaseline(entries, 1000)));
+    rounds.sqliteIndexed.push(await rateOf(sqliteIndexedBaseline(entries, 1000)));
   }
   append.batch1000 = {
     events: N.batch1000,
@@ -87,6 +88,8 @@ async function main() {
     entryBytesMean: round(entries.reduce((n, e) => n + e.length, 0) / entries.length),
     sqlite: { unit: 'rows/s', batch: 1000, ...summary(rounds.sqlite) },
     hypercore: { unit: 'blocks/s', batch: 1000, ...summary(rounds.hypercore) },
+    // Not a target: the store's own SQLite writes alone (entries, id index, full-text index), on one thread.
+    sqliteIndexed: { unit: 'rows/s', batch: 1000, ...summary(rounds.sqliteIndexed) },
   };
 
   progress(`verify: a log of ${N.verify} entries appended in batches of 1000`);
@@ -130,6 +133,11 @@ async function main() {
     appendVsHypercore: {
       ratio: round(vsHypercore), target: TARGETS.appendVsHypercore, pass: vsHypercore >= TARGETS.appendVsHypercore,
       oneCallerRatio: round(perRound('hypercore', 'steleOneCaller')),
+      // The time an event may take at the target (µs, wall clock), and what the store's SQLite writes alone take of one core.
+      budget: {
+        microsPerEvent: round(1e6 / (TARGETS.appendVsHypercore * median(rounds.hypercore))),
+        sqliteIndexedMicrosPerEvent: round(1e6 / median(rounds.sqliteIndexed)),
+      },
     },
     verify: { entriesPerSecond: result.verify.median, target: TARGETS.verifyEntriesPerSecond, pass: result.verify.median >= TARGETS.verifyEntriesPerSecond },
   };
