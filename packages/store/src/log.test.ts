@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,6 +153,22 @@ describe('two writers on one store', () => {
     } finally {
       await other.log.close();
     }
+  });
+
+  test('an entry another writer left unsigned is not taken in when catching up', async () => {
+    await store.log.append([event(0), event(1)]);
+    // An entry row with no checkpoint over it, as a crashed or hostile writer could leave.
+    const raw = new Database(join(dir, 'stele.db'));
+    try {
+      raw.prepare('INSERT INTO entries (idx, id, leaf_hash, data) VALUES (2, ?, ?, ?)').run('stray', Buffer.alloc(32), Buffer.from('{}'));
+    } finally {
+      raw.close();
+    }
+    const heard: number[] = [];
+    store.log.subscribe((e) => heard.push(...e.entries.map((x) => x.index)));
+    await expect(store.log.catchUp()).rejects.toMatchObject({ code: 'ERR_STORE_CORRUPT' });
+    expect(store.log.size()).toBe(2);
+    expect(heard).toEqual([]);
   });
 
   test('subscribers hear of every commit, after it is durable', async () => {

@@ -474,10 +474,10 @@ export async function openLog(options: LogOptions): Promise<Log> {
     return { accepted, seen, commit: { entries, created, historic, view } };
   }
 
-  /** Re-reads the tree state after another writer appended. */
+  /** Re-reads the tree state after another writer appended, checked as at open (readState). */
   async function reload(): Promise<void> {
-    const now = await driver.head();
-    root = (await readRange(driver, hasher, now.size)).root();
+    const { head: now, range } = await readState(driver, hasher);
+    root = range.root();
     size = now.size;
     latest = now.latest?.note;
     latestCreated = now.latest?.created;

@@ -115,6 +115,16 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
     return rows.map((r) => u8(r[1]));
   }
 
+  /** The size and checkpoints in one read transaction: another process's commit lands before or after all three. */
+  const readHead = db.transaction((): DriverHead => {
+    const max = stmt.maxIdx.get() as number | null;
+    return {
+      size: max === null ? 0 : max + 1,
+      latest: toCheckpoint(stmt.latest.get() as Row | undefined),
+      lastHistoric: toCheckpoint(stmt.lastHistoric.get() as Row | undefined),
+    };
+  });
+
   const driver: LogDriver = {
     kind: 'sqlite',
     async getMeta(key) {
@@ -125,12 +135,7 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
       write.putMeta.run(key, value);
     },
     async head(): Promise<DriverHead> {
-      const max = stmt.maxIdx.get() as number | null;
-      return {
-        size: max === null ? 0 : max + 1,
-        latest: toCheckpoint(stmt.latest.get() as Row | undefined),
-        lastHistoric: toCheckpoint(stmt.lastHistoric.get() as Row | undefined),
-      };
+      return readHead();
     },
     async commit(batch) {
       if (!commit) throw new StoreError('ERR_READ_ONLY', 'the store is open read-only');
