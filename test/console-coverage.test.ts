@@ -133,6 +133,32 @@ describe.skipIf(!hasChromium)('the console coverage page in Chromium', () => {
     await page.context().close();
   });
 
+  test('the search box shows the search the URL holds: none on Coverage, the query again on Back, and typing there searches', async () => {
+    const page = await signedIn();
+    await page.fill('#q', 'action:stele.gap');
+    await page.press('#q', 'Enter');
+    await page.waitForURL(/#\/\?q=action%3Astele\.gap$/);
+    await page.waitForFunction(() => document.querySelector('table.events tbody tr')?.textContent?.includes('stele.gap'));
+    // Coverage uses no query: the box is empty (its placeholder shows), not the last search.
+    await page.click('header a.nav[href="#/coverage"]');
+    await page.locator(`table.coverage tr[data-device="${DEVICE}"]`).waitFor();
+    expect(await page.inputValue('#q')).toBe('');
+    // Back is the search again, in the box too.
+    await page.goBack();
+    await page.waitForURL(/#\/\?q=action%3Astele\.gap$/);
+    await page.waitForSelector('table.events tbody tr');
+    expect(await page.inputValue('#q')).toBe('action:stele.gap');
+    // From Coverage, typing in the box runs the search and shows its results.
+    await page.click('header a.nav[href="#/coverage"]');
+    await page.locator(`table.coverage tr[data-device="${DEVICE}"]`).waitFor();
+    await page.click('#q');
+    await page.keyboard.type('source:git');
+    await page.waitForURL(/#\/\?q=source%3Agit$/);
+    await page.waitForFunction(() => document.querySelector('table.events tbody tr')?.textContent?.includes('git'));
+    expect(await page.inputValue('#q')).toBe('source:git');
+    await page.context().close();
+  });
+
   test('without an identity provider, the sign-in page asks for a token, not for one "or" the other', async () => {
     const page = await freshPage(browser);
     // Once the providers are known (none here).

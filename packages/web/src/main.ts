@@ -82,6 +82,17 @@ function refusal(err: ApiError, who: WhoAmI | undefined, needed: string): string
 
 let generation = 0;
 
+/**
+ * Shows `text` in the search box, unless someone is typing there. The box
+ * shows the search the URL holds: the query on the search page, nothing on
+ * Coverage and Admin, which are no search (typing there starts one). The
+ * event page leaves the box as it was: opened from a search, it keeps that
+ * search, to refine it.
+ */
+function showQuery(text: string): void {
+  if (document.activeElement !== input) input.value = text;
+}
+
 async function route(): Promise<void> {
   leaveSearch();
   if (!token.get()) {
@@ -95,14 +106,16 @@ async function route(): Promise<void> {
   main.replaceChildren(view);
   try {
     if (hash === '/admin') {
+      showQuery('');
       await renderAdmin(view);
     } else if (hash === '/coverage') {
+      showQuery('');
       await renderCoverage(view);
     } else if (hash.startsWith('/event/')) {
       await renderEvent(view, decodeURIComponent(hash.slice('/event/'.length)));
     } else {
       const q = new URLSearchParams(hash.split('?')[1] ?? '').get('q') ?? '';
-      if (document.activeElement !== input) input.value = q;
+      showQuery(q);
       await renderSearch(view, q);
     }
   } catch (err) {

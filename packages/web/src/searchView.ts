@@ -19,15 +19,24 @@ export const actorOf = (e: EventRecord): string => e.actor.email ?? e.actor.id ?
 /** What was acted on. */
 export const targetOf = (e: EventRecord): string => (e.target ? `${e.target.type} ${e.target.name ?? e.target.id ?? ''}`.trim() : '');
 
+/**
+ * A cell whose value may be longer than its column: the value sits in a
+ * `span.fit` (one line and an ellipsis, or two lines on a narrow screen) and
+ * the cell's title holds all of it.
+ */
+const fitCell = (tag: string, title: string, ...value: (Node | string | null)[]): HTMLElement => h(tag, { title }, h('span.fit', {}, ...value));
+
 function row(e: EventRecord): HTMLElement {
   const link = h('a', { href: eventHref(e.id) }, e.action);
+  // Date and clock apart, so a narrow screen can stack them in a narrow column.
+  const [date, clock] = e.time.replace(/\.\d+/, '').replace('Z', '').split('T');
   return h(
     'tr',
     { 'data-id': e.id, tabindex: '0' },
-    h('td.time', { title: e.time }, e.time.replace('T', ' ').replace(/\.\d+/, '').replace('Z', '')),
-    h('td', {}, actorOf(e), e.actor.verified ? h('span.badge', { title: 'the identity provider proved this actor' }, '✓') : null),
-    h('td', {}, link),
-    h('td.target', { title: targetOf(e) }, targetOf(e)),
+    h('td.time', { title: e.time }, h('span.date', {}, date), ' ', h('span.clock', {}, clock)),
+    fitCell('td.actor', actorOf(e), actorOf(e), e.actor.verified ? h('span.badge', { title: 'the identity provider proved this actor' }, '✓') : null),
+    fitCell('td.action', e.action, link),
+    fitCell('td.target', targetOf(e), targetOf(e)),
     h('td', {}, e.source),
     h(`td.outcome.${e.outcome}`, {}, e.outcome),
   );
