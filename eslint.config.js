@@ -39,5 +39,5 @@ export default tseslint.config(
   { files: ['packages/web/src/**'], languageOptions: { globals: { ...globals.browser } } },
   layer(['packages/web/src/**/*.test.ts'], ['@stele/store', '@stele/archive', '@stele/server', '@stele/cli', 'fastify']),
   // Tests run in Node and read vectors from disk; only the shipped core must stay browser-clean.
-  layer(['packages/log/src/**/*.test.ts'], ['@stele/store', '@stele/archive', '@stele/server', '@stele/cli']),
+  layer(['packages/log/src/**/*.test.ts', 'packages/log/src/testVectors.ts'], ['@stele/store', '@stele/archive', '@stele/server', '@stele/cli']),
 );

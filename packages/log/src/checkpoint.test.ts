@@ -1,12 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toBase64 } from './bytes.js';
 import { formatCheckpoint, parseCheckpoint, type Checkpoint } from './checkpoint.js';
 import { parseNote } from './note.js';
+import { vectorsDir } from './testVectors.js';
 
-const vectors = new URL('../../../../shared/vectors/tlog/', import.meta.url);
+const vectors = pathToFileURL(vectorsDir('tlog'));
 const sizes = readdirSync(fileURLToPath(vectors)).filter((d) => d.startsWith('size-'));
 
 function codeOf(run: () => unknown): string {

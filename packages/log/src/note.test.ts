@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fromBase64, toBase64 } from './bytes.js';
 import {
@@ -13,8 +13,9 @@ import {
   verifierKeyOf,
   type NoteSigner,
 } from './note.js';
+import { vectorsDir } from './testVectors.js';
 
-const vectors = new URL('../../../../shared/vectors/tlog/', import.meta.url);
+const vectors = pathToFileURL(vectorsDir('tlog'));
 const sizes = readdirSync(fileURLToPath(vectors))
   .filter((d) => d.startsWith('size-'))
   .sort();

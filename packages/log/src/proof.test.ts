@@ -1,6 +1,5 @@
 import { hash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { fromBase64, utf8 } from './bytes.js';
@@ -15,11 +14,11 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from './proof.js';
+import { vectorsDir } from './testVectors.js';
 
 const hasher = createHasher((d) => new Uint8Array(hash('sha256', d, 'buffer')));
 
-// The shared vectors sit next to the repository: <repo>/../shared/vectors.
-const vectors = fileURLToPath(new URL('../../../../shared/vectors/merkle/', import.meta.url));
+const vectors = vectorsDir('merkle');
 
 function jsonFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })

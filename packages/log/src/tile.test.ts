@@ -1,6 +1,5 @@
 import { hash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { equalBytes, fromBase64, utf8 } from './bytes.js';
@@ -22,11 +21,11 @@ import {
   tilesForSize,
   type TileId,
 } from './tile.js';
+import { vectorsDir } from './testVectors.js';
 
 const hasher = createHasher((d) => new Uint8Array(hash('sha256', d, 'buffer')));
 
-// The shared vectors sit next to the repository: <repo>/../shared/vectors.
-const tlogVectors = fileURLToPath(new URL('../../../../shared/vectors/tlog/', import.meta.url));
+const tlogVectors = vectorsDir('tlog');
 
 const code = (f: () => unknown) => {
   try {

@@ -1,14 +1,14 @@
 import { hash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createHasher } from './hasher.js';
 import { createVerifier } from './note.js';
 import { verifyTiledLog, type TileFetcher } from './tiledLog.js';
+import { vectorsDir } from './testVectors.js';
 
 const hasher = createHasher((d) => new Uint8Array(hash('sha256', d, 'buffer') as unknown as Buffer));
-const vectors = fileURLToPath(new URL('../../../../shared/vectors/tlog/', import.meta.url));
+const vectors = vectorsDir('tlog');
 
 /** Serves a vector log's files, optionally altered. */
 function fetcher(dir: string, alter?: (path: string, bytes: Uint8Array) => Uint8Array | undefined): TileFetcher {
