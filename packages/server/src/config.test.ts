@@ -93,9 +93,15 @@ describe('resolveConfig', () => {
       { env: { STELE_PORT: '-1' } },
       { env: { STELE_AUTH: 'maybe' } },
       { env: { STELE_LIMITS_QUEUED_EVENTS: '1e5' } },
+      { env: { STELE_PUBLIC_TILE: 'true' } },
       { flags: { port: '80.5' } },
     ];
     for (const layers of bad) expect(codeOf(() => resolveConfig(layers)), JSON.stringify(layers)).toBe('ERR_CONFIG');
+  });
+
+  test("variables other parts of Stele read are no mistake in the collector's environment", () => {
+    const env = { STELE_TOKEN: 't', STELE_SERVER: 'http://127.0.0.1:8080', STELE_TEST_S3_ENDPOINT: 'x', STELE_GIT_HOOK_FOREGROUND: '1', STELE_PORT: '9000', HOME: '/root' };
+    expect(resolveConfig({ env }).port).toBe(9000);
   });
 
   test('values out of range, and TLS with only one of cert and key: ERR_CONFIG', () => {
@@ -139,6 +145,10 @@ describe('readConfigFile', () => {
     expect(codeOf(() => readConfigFile(join(dir, 'absent.toml')))).toBe('ERR_CONFIG');
     expect(codeOf(() => readConfigFile(file('bad.toml', 'port = = 1\n')))).toBe('ERR_CONFIG');
     expect(codeOf(() => readConfigFile(file('bad.json', '{"port": 1,')))).toBe('ERR_CONFIG');
+  });
+
+  test('a TOML file that does not parse is named with the line and column', () => {
+    expect(() => readConfigFile(file('where.toml', 'port = 8080\nhost = "a"\nfoo = bar\n'))).toThrow(/where\.toml does not parse at line 3, column 7: /);
   });
 });
 

@@ -101,6 +101,13 @@ const ENV: Record<string, string> = {
   STELE_SOURCES_SLACK_SIGNING_SECRET: 'sources.slack.signingSecret',
 };
 
+/**
+ * STELE_* variables that other parts of Stele read (the CLI and the Emacs
+ * package's client settings, the Git hooks, the tests): not the collector's
+ * settings, and no mistake when set in its environment.
+ */
+const OTHER_VARIABLES = /^STELE_(TOKEN|SERVER|DEBUG|VECTORS|GIT_HOOK_[A-Z0-9_]+|TEST_[A-Z0-9_]+)$/;
+
 /** Reads a config file: TOML (`.toml`) or JSON. */
 export function readConfigFile(path: string): Source {
   let text: string;
@@ -112,7 +119,10 @@ export function readConfigFile(path: string): Source {
   try {
     return (path.endsWith('.toml') ? parseToml(text) : JSON.parse(text)) as Source;
   } catch (err) {
-    throw new ConfigError(`config ${path} does not parse: ${(err as Error).message.split('\n')[0]}`);
+    // smol-toml's errors carry where; JSON.parse's message says it already.
+    const { line, column } = err as { line?: unknown; column?: unknown };
+    const where = typeof line === 'number' && typeof column === 'number' ? ` at line ${line}, column ${column}` : '';
+    throw new ConfigError(`config ${path} does not parse${where}: ${(err as Error).message.split('\n')[0]}`);
   }
 }
 
@@ -129,6 +139,12 @@ function setPath(target: Source, path: string, value: unknown): void {
  */
 export function resolveConfig(layers: { file?: Source; env?: NodeJS.ProcessEnv; flags?: Source }): ServerConfig {
   const env: Source = {};
+  for (const name of Object.keys(layers.env ?? {})) {
+    // A misspelt variable (STELE_PUBLIC_TILE) would otherwise leave its setting at the default unnoticed.
+    if (name.startsWith('STELE_') && !(name in ENV) && !OTHER_VARIABLES.test(name)) {
+      throw new ConfigError(`unknown setting ${name} in environment (docs/CONFIG.md lists the collector's STELE_* variables)`);
+    }
+  }
   for (const [name, path] of Object.entries(ENV)) {
     const value = layers.env?.[name];
     if (value !== undefined && value !== '') setPath(env, path, value);
