@@ -424,6 +424,9 @@ describe('crashes and shutdown', () => {
     await load.stop();
     expect(exit).toEqual({ code: 0, signal: null });
     expect(load.acked.length).toBeGreaterThan(0);
+    // It says when it is done, and how large the log it leaves is.
+    const stopped = /stopped; every acknowledged event is in the log \(size (\d+)\)/.exec(server.stderr());
+    expect(Number(stopped?.[1])).toBeGreaterThanOrEqual(load.acked.length);
     // Refusals while closing are 503s (never a 5xx other than that, never a 4xx).
     for (const status of load.other) expect(status).toBe(503);
     await allPresent(dir, load.acked);

@@ -52,7 +52,7 @@ Usage: stele <command> [options]   (data directory: --dir D, else $STELE_DIR, el
   proof   (--index N | --id ID) [--size S] [--json]
                                             an inclusion proof and its signed checkpoint
   demo    [--json]                          a fresh log holding a realistic incident, for the console
-  serve   [--host H] [--port P] [--config FILE] [--tls-cert F --tls-key F]
+  serve   [--host H] [--port P] [--config FILE] [--tls-cert F --tls-key F] [--log-level L]
                                             run the collector (creates the log on first start)
   token   create --name N --scope ingest|read|admin | list | revoke ID|NAME
                                             API tokens (the secret is shown once)

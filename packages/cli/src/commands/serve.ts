@@ -69,5 +69,6 @@ export async function serve(args: string[], io: Io): Promise<number> {
     io.stderr(`stele serve: shutdown failed: ${(err as Error).message}\n`);
     return EXIT.failed;
   }
+  io.stderr(`stele serve: stopped; every acknowledged event is in the log (size ${collector.store.log.size()})\n`);
   return EXIT.ok;
 }
