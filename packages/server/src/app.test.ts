@@ -808,6 +808,10 @@ describe('meta routes', () => {
       '/log/checkpoint', '/log/tile/{level}/{index}', '/log/tile/entries/{index}', '/healthz', '/readyz', '/metrics',
     ]));
     expect(Object.keys(doc.paths['/v1/events']!)).toEqual(expect.arrayContaining(['get', 'post']));
+    // Each 404 names the codes that route can answer: a source switched off only where there is one.
+    const notFound = (path: string, method: string) => JSON.stringify((doc.paths[path]![method] as { responses: Record<string, unknown> }).responses['404']);
+    expect(notFound('/v1/events/{id}', 'get')).not.toContain('ERR_SOURCE_DISABLED');
+    expect(notFound('/v1/sources/github', 'post')).toContain('ERR_SOURCE_DISABLED');
   });
 
   test('/docs: an HTML page', async () => {

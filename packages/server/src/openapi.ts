@@ -11,7 +11,7 @@ const ERROR_TEXT: Record<number, string> = {
   400: 'malformed request (ERR_BAD_REQUEST, ERR_MALFORMED_JSON)',
   401: 'no or bad credential (ERR_AUTH_MISSING, ERR_AUTH_INVALID, ERR_TOKEN_*, ERR_SIGNATURE_*: see docs/API.md)',
   403: 'the credential lacks the scope or role (ERR_FORBIDDEN)',
-  404: 'not found (ERR_NOT_FOUND, ERR_SOURCE_DISABLED)',
+  404: 'not found (ERR_NOT_FOUND)',
   409: 'the id is in the log with other content (ERR_ID_CONFLICT)',
   413: 'too large (ERR_BODY_TOO_LARGE, ERR_TOO_MANY_EVENTS)',
   415: 'not JSON or NDJSON (ERR_UNSUPPORTED_MEDIA_TYPE)',
@@ -188,7 +188,11 @@ function sourcePaths(): Record<string, object> {
       summary,
       ...(security && { security }),
       requestBody: { required: true, content: { [type]: { schema: { type: 'object' } } } },
-      responses: { ...appended, ...errors(...codes) },
+      responses: {
+        ...appended,
+        ...errors(...codes),
+        ...(codes.includes(404) && { 404: { description: 'the source is not configured (ERR_SOURCE_DISABLED)', ...json(error) } }),
+      },
     },
   });
   return {
