@@ -66,6 +66,8 @@ test('create and revoke answer 201 and 200, work at once, and are recorded in th
   const [revoke] = await h.store.log.query({ source: 'stele', action: 'token.revoke', limit: 1 });
   for (const entry of [create, revoke]) {
     expect(entry?.record).toMatchObject({ actor: { id: 'token:root' }, target: { type: 'token', id: record.id, name: 'ci' }, details: { scope: 'ingest' } });
+    // Named as every record names its credential (docs/API.md).
+    expect(entry?.record.submitter).toEqual({ type: 'token', id: h.tokens.list().find((t) => t.name === 'root')!.id, name: 'root' });
   }
 });
 

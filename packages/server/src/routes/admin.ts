@@ -1,6 +1,7 @@
 import type { Actor, Submitter } from '@stele/log';
 import type { FastifyInstance } from 'fastify';
 import { recordAdmin } from '../audit.js';
+import { submitterFor } from '../auth/bind.js';
 import type { Principal } from '../auth/guard.js';
 import { SCOPES, type Scope } from '../auth/tokenStore.js';
 import { ApiError } from '../errors.js';
@@ -8,13 +9,15 @@ import type { AppContext } from '../context.js';
 
 /** The person or credential behind an admin action, as the self-audit event's actor and submitter. */
 export function adminActor(principal: Principal): { actor: Actor; submitter: Submitter } {
+  // The submitter as every record names it (API.md), so an admin's events and ingested ones match.
+  const submitter = submitterFor(principal);
   switch (principal.kind) {
     case 'oidc':
-      return { actor: principal.identity.actor, submitter: { type: 'oidc', id: principal.identity.subject } };
+      return { actor: principal.identity.actor, submitter };
     case 'token':
-      return { actor: { id: `token:${principal.token.name}`, verified: true }, submitter: { type: 'token', id: principal.token.id } };
+      return { actor: { id: `token:${principal.token.name}`, verified: true }, submitter };
     case 'anonymous':
-      return { actor: { id: 'anonymous', verified: false }, submitter: { type: 'anonymous', id: 'anonymous' } };
+      return { actor: { id: 'anonymous', verified: false }, submitter };
   }
 }
 

@@ -135,7 +135,7 @@ test('retiring needs a reason and a known device; it is recorded with the caller
     action: 'device.retire',
     outcome: 'success',
     actor: { id: 'token:root', verified: true },
-    submitter: { type: 'token', id: h.tokens.list().find((t) => t.name === 'root')!.id },
+    submitter: { type: 'token', id: h.tokens.list().find((t) => t.name === 'root')!.id, name: 'root' },
     target: { type: 'device', id: 'laptop-4411' },
     reason: 'wiped and sent to recycling, asset 4411\n(INC-7)',
     details: { authorizedAs: 'admin', lastSeq: 2 },
