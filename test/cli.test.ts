@@ -50,6 +50,7 @@ describe('init and key', () => {
     expect(key).toMatch(VERIFIER_KEY);
     expect(key.startsWith('example.com/audit+')).toBe(true);
     expect(statSync(join(dir, 'signer.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'stele.db')).mode & 0o777).toBe(0o600);
     const signer = readFileSync(join(dir, 'signer.key'), 'utf8');
 
     const second = await stele(['init', '--dir', dir]);

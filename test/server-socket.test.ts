@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, get as httpGet, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -141,6 +141,10 @@ describe('lifecycle', () => {
     const verifierKey = readFileSync(join(dir, 'verifier.key'), 'utf8').trim();
     expect(first.stderr()).toContain(verifierKey);
     expect(statSync(join(dir, 'admin.token')).mode & 0o777).toBe(0o600);
+    // The databases and their WAL files are the owner's only, as the keys are.
+    const databases = readdirSync(dir).filter((f) => /\.db(-wal|-shm)?$/.test(f));
+    expect(databases).toEqual(expect.arrayContaining(['stele.db', 'auth.db', 'devices.db', 'stele.db-wal']));
+    for (const f of databases) expect(statSync(join(dir, f)).mode & 0o777, f).toBe(0o600);
     const admin = adminToken(dir);
     const log = (await (await fetch(`${first.url}/v1/log`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { verifierKey: string; size: number };
     expect(log.verifierKey).toBe(verifierKey);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { ensurePrivateFile } from '@stele/store';
 
 /** What a credential may do. `admin` includes `read` and `ingest`. */
 export type Scope = 'ingest' | 'read' | 'admin';
@@ -42,6 +43,7 @@ const MAX_VERIFIED = 1000;
 
 /** Opens (creating) the token store of a data directory. */
 export function openTokenStore(dir: string): TokenStore {
+  ensurePrivateFile(join(dir, 'auth.db'));
   const db = new Database(join(dir, 'auth.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DeviceState } from './chain.js';
+import { ensurePrivateFile } from '@stele/store';
 
 /**
  * The device table (`devices.db` beside the log): mutable, and only a cache
@@ -21,6 +22,7 @@ export interface DeviceStore {
 
 /** Opens (creating) the device table of a data directory; `':memory:'` for a throwaway one. */
 export function openDeviceStore(dirOrMemory: string): DeviceStore {
+  if (dirOrMemory !== ':memory:') ensurePrivateFile(join(dirOrMemory, 'devices.db'));
   const db = new Database(dirOrMemory === ':memory:' ? ':memory:' : join(dirOrMemory, 'devices.db'));
   db.pragma('journal_mode = WAL');
   // A cache of the log: losing the last commits in a power cut only means checking them again.
