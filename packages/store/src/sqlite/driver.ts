@@ -35,7 +35,8 @@ const u8 = (b: unknown): Uint8Array => {
  * synchronous=FULL, so a committed batch survives power loss and kill -9.
  */
 export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
-  if (!options.readonly) ensurePrivateFile(options.path);
+  // An in-memory or temporary database (':memory:', '') has no file to create.
+  if (!options.readonly && options.path !== ':memory:' && options.path !== '') ensurePrivateFile(options.path);
   const db = new Database(options.path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   db.pragma('busy_timeout = 5000');
   if (!options.readonly) {
