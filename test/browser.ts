@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { ROOT } from './helpers.js';
+import { ROOT, createReadToken, postEvents, removeTempDirs, tempDir } from './helpers.js';
+import { startCollector, type Collector } from './sourcesProcess.js';
 
 /** Where the browser tests leave their screenshots (kept by CI). */
 const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -45,4 +46,27 @@ export async function signIn(browser: Browser, url: string, token: string, color
   await page.click('form.token button');
   await page.waitForSelector('table.results tbody tr');
   return page;
+}
+
+/** A collector holding a seed, a read token for it, and Chromium: what a console test file drives. */
+export interface SeededConsole {
+  collector: Collector;
+  browser: Browser;
+  readToken: string;
+}
+
+/** Starts a collector in a temporary data directory named after `name`, appends `events`, and launches Chromium. */
+export async function startSeededConsole(name: string, events: readonly unknown[]): Promise<SeededConsole> {
+  const dir = join(tempDir(name), 'data');
+  const collector = await startCollector(dir);
+  const response = await postEvents(collector.url, collector.adminToken, events);
+  if (response.status !== 201) throw new Error(`seeding the collector answered ${response.status}: ${await response.text()}`);
+  return { collector, browser: await launchChromium(), readToken: await createReadToken(dir) };
+}
+
+/** Closes what startSeededConsole started (either may be missing when it failed half-way), and the temporary directories. */
+export async function stopSeededConsole(started: Partial<SeededConsole>): Promise<void> {
+  await started.browser?.close();
+  await started.collector?.stop();
+  removeTempDirs();
 }

@@ -8,12 +8,11 @@
  * Skips when /usr/bin/chromium is absent (apt-get install -y chromium).
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { SEED_EPOCH, createReadToken, postEvents, removeTempDirs, seedEvent, tempDir } from './helpers.js';
-import { startCollector, type Collector } from './sourcesProcess.js';
-import { CHROMIUM, freshPage, launchChromium, shot } from './browser.js';
+import { SEED_EPOCH, seedEvent } from './helpers.js';
+import type { Collector } from './sourcesProcess.js';
+import { CHROMIUM, freshPage, shot, startSeededConsole, stopSeededConsole } from './browser.js';
 
 const hasChromium = existsSync(CHROMIUM);
 /** The hour the seed falls in: the collector's own events are outside it. */
@@ -47,19 +46,10 @@ describe.skipIf(!hasChromium)('the console results on a narrow screen, in Chromi
   let readToken: string;
 
   beforeAll(async () => {
-    const dir = join(tempDir('console-narrow'), 'data');
-    collector = await startCollector(dir);
-    const response = await postEvents(collector.url, collector.adminToken, seeded);
-    expect(response.status).toBe(201);
-    readToken = await createReadToken(dir);
-    browser = await launchChromium();
+    ({ collector, browser, readToken } = await startSeededConsole('console-narrow', seeded));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await collector?.stop();
-    removeTempDirs();
-  });
+  afterAll(() => stopSeededConsole({ collector, browser }));
 
   test('on a phone the time is compact, and actor, action and target are shown whole or ellipsized with the full value in the title', async () => {
     const page = await freshPage(browser);

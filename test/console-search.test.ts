@@ -10,12 +10,11 @@
  * /usr/bin/chromium is absent (apt-get install -y chromium).
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { SEED_EPOCH, createReadToken, postEvents, removeTempDirs, seedEvent, tempDir } from './helpers.js';
-import { startCollector, type Collector } from './sourcesProcess.js';
-import { CHROMIUM, freshPage, launchChromium, shot } from './browser.js';
+import { SEED_EPOCH, seedEvent } from './helpers.js';
+import type { Collector } from './sourcesProcess.js';
+import { CHROMIUM, freshPage, shot, startSeededConsole, stopSeededConsole } from './browser.js';
 
 const hasChromium = existsSync(CHROMIUM);
 const COUNT = 400;
@@ -40,20 +39,11 @@ describe.skipIf(!hasChromium)('the console search in Chromium', () => {
   let readToken: string;
 
   beforeAll(async () => {
-    const dir = join(tempDir('console-search'), 'data');
-    collector = await startCollector(dir);
     // No device sequences: the collector adds no stele.gap events, so the hour holds the seed alone.
-    const response = await postEvents(collector.url, collector.adminToken, seeded.map((e) => ({ ...e, device: undefined })));
-    expect(response.status).toBe(201);
-    readToken = await createReadToken(dir);
-    browser = await launchChromium();
+    ({ collector, browser, readToken } = await startSeededConsole('console-search', seeded.map((e) => ({ ...e, device: undefined }))));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await collector?.stop();
-    removeTempDirs();
-  });
+  afterAll(() => stopSeededConsole({ collector, browser }));
 
   /** A fresh browser profile opened at `path` (a shared link), signed in there with the read token. */
   async function openLink(path: string, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {

@@ -12,9 +12,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { createReadToken, postEvents, removeTempDirs, seedEvent, stele, tempDir } from './helpers.js';
-import { startCollector, type Collector } from './sourcesProcess.js';
-import { CHROMIUM, launchChromium, shot, signIn } from './browser.js';
+import { postEvents, seedEvent, stele, tempDir } from './helpers.js';
+import type { Collector } from './sourcesProcess.js';
+import { CHROMIUM, shot, signIn, startSeededConsole, stopSeededConsole } from './browser.js';
 
 const hasChromium = existsSync(CHROMIUM);
 const COUNT = 30;
@@ -27,19 +27,10 @@ describe.skipIf(!hasChromium)('the console in Chromium', () => {
   let readToken: string;
 
   beforeAll(async () => {
-    const dir = join(tempDir('console'), 'data');
-    collector = await startCollector(dir);
-    const response = await postEvents(collector.url, collector.adminToken, Array.from({ length: COUNT }, (_, i) => seedEvent(i)));
-    expect(response.status).toBe(201);
-    readToken = await createReadToken(dir);
-    browser = await launchChromium();
+    ({ collector, browser, readToken } = await startSeededConsole('console', Array.from({ length: COUNT }, (_, i) => seedEvent(i))));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await collector?.stop();
-    removeTempDirs();
-  });
+  afterAll(() => stopSeededConsole({ collector, browser }));
 
   /** A fresh browser profile (no pinned key, no token) signed in with the read token. */
   const signedIn = (colorScheme: 'light' | 'dark' = 'light') => signIn(browser, collector.url, readToken, colorScheme);
