@@ -8,6 +8,7 @@
  * Every server is started on port 0 and its address read from its
  * "listening on" line; every one still running is killed after each test.
  */
+import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,8 @@ interface Server {
   child: ChildProcess;
   url: string;
   stderr(): string;
+  /** The structured logs (JSON lines) so far. */
+  stdout(): string;
   /** Resolves when the process has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -49,7 +52,9 @@ function startServer(dir: string, env: Record<string, string> = {}, args: string
       resolve({ code, signal });
     });
   });
-  child.stdout!.resume(); // structured logs: drained so the pipe never fills
+  let stdout = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (text: string) => (stdout += text)); // structured logs: read so the pipe never fills
   let ready = false;
   return new Promise((resolve, reject) => {
     const watchdog = setTimeout(() => reject(new Error(`the collector did not start:\n${stderr}`)), 20_000);
@@ -65,7 +70,7 @@ function startServer(dir: string, env: Record<string, string> = {}, args: string
         // means the child has run past that point.
         const url = match[1]!;
         fetch(`${url}/healthz`).then(
-          () => resolve({ child, url, stderr: () => stderr, exited }),
+          () => resolve({ child, url, stderr: () => stderr, stdout: () => stdout, exited }),
           (err: unknown) => reject(err as Error),
         );
       }
@@ -415,6 +420,28 @@ describe('crashes and shutdown', () => {
       expect(await stop(again)).toEqual({ code: 0, signal: null });
     }
     await verifies(dir);
+  });
+
+  test('an entry another writer left without a checkpoint is logged once, not taken in', async () => {
+    const dir = join(tempDir('srv-stray'), 'stele-data');
+    const server = await startServer(dir);
+    const admin = adminToken(dir);
+    const sizeOf = async () => ((await (await fetch(`${server.url}/v1/log`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { size: number }).size;
+    const before = await sizeOf();
+    const raw = new Database(join(dir, 'stele.db'));
+    try {
+      raw.prepare('INSERT INTO entries (idx, id, leaf_hash, data) VALUES (?, ?, ?, ?)').run(before, 'stray', Buffer.alloc(32), Buffer.from('{}'));
+    } finally {
+      raw.close();
+    }
+    const failure = /catching up with other writers failed: [^"]*run stele verify/g;
+    for (let waited = 0; !failure.test(server.stdout()) && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    // Three more rounds of catching up (one a second) fail the same way and say nothing new.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(server.stdout().match(failure)).toHaveLength(1);
+    expect(await sizeOf()).toBe(before);
+    server.child.kill('SIGKILL');
+    await server.exited;
   });
 
   test('SIGTERM during ingest: in-flight requests finish, nothing acknowledged is lost, exit 0', async () => {

@@ -110,7 +110,20 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       details: { version: options.version, verifierKey: store.verifierKey, pid: process.pid, url, config: settings, configHash: hash },
     });
     // Entries another writer (the CLI, a second collector) appended show up here within a second.
-    const follow = setInterval(() => void store.log.catchUp().catch(() => undefined), 1000);
+    // A failure (a store that no longer checks out) is logged when it first appears or changes, not every second.
+    let lastFailure = '';
+    const follow = setInterval(
+      () =>
+        void store.log.catchUp().then(
+          () => (lastFailure = ''),
+          (err: unknown) => {
+            const message = err instanceof Error ? err.message : String(err);
+            if (message !== lastFailure) app.log.error({ err }, `catching up with other writers failed: ${message}`);
+            lastFailure = message;
+          },
+        ),
+      1000,
+    );
     follow.unref();
     say(`stele collector ${options.version} listening on ${url} (log ${store.log.origin}, ${store.log.size()} entries)`);
 
