@@ -29,8 +29,9 @@ export function hasStore(dir: string): boolean {
 }
 
 /**
- * Creates a log in a directory: the SQLite file and an Ed25519 signer key
- * (mode 0600) named after the origin. Returns the verifier key.
+ * Creates a log in a directory (mode 0700): the SQLite file and an Ed25519
+ * signer key named after the origin, both mode 0600 (SQLite gives the
+ * database's WAL files its mode). Returns the verifier key.
  */
 export async function initStore(dir: string, origin: string = defaultOrigin()): Promise<{ origin: string; verifierKey: string }> {
   if (hasStore(dir)) throw new StoreError('ERR_STORE_EXISTS', `a log already exists in ${dir}`);
@@ -38,6 +39,7 @@ export async function initStore(dir: string, origin: string = defaultOrigin()): 
   const { signerKey, verifierKey } = await generateSignerKey(origin);
   writeFileSync(join(dir, DATA_FILES.signerKey), signerKey + '\n', { mode: 0o600, flag: 'wx' });
   writeFileSync(join(dir, DATA_FILES.verifierKey), verifierKey + '\n', { mode: 0o644, flag: 'w' });
+  writeFileSync(join(dir, DATA_FILES.database), '', { mode: 0o600, flag: 'wx' });
   const driver = openSqliteDriver({ path: join(dir, DATA_FILES.database) });
   try {
     await driver.putMeta('origin', origin);

@@ -15,6 +15,5 @@ export * from './dataDir.js';
 export * from './signer.js';
 export * from './filter.js';
 export * from './text.js';
-export { ensurePrivateFile } from './privateFile.js';
 export { openSqliteDriver, type SqliteDriverOptions } from './sqlite/driver.js';
 export { APPEND_ONLY_TABLES } from './sqlite/schema.js';

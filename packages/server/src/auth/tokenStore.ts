@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ensurePrivateFile } from '@stele/store';
+import { ensurePrivateFile } from '../privateFile.js';
 
 /** What a credential may do. `admin` includes `read` and `ingest`. */
 export type Scope = 'ingest' | 'read' | 'admin';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DeviceState } from './chain.js';
-import { ensurePrivateFile } from '@stele/store';
+import { ensurePrivateFile } from '../privateFile.js';
 
 /**
  * The device table (`devices.db` beside the log): mutable, and only a cache

@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Batch, DriverHead, LogDriver, StoredCheckpoint, StoredEntry } from '../driver.js';
 import { StoreError } from '../errors.js';
-import { ensurePrivateFile } from '../privateFile.js';
 import { setReaderSource } from '../readerSource.js';
 import { sqliteIndexChecker } from './indexChecker.js';
 import { migrateFromV1 } from './migrate.js';
@@ -35,8 +34,6 @@ const u8 = (b: unknown): Uint8Array => {
  * synchronous=FULL, so a committed batch survives power loss and kill -9.
  */
 export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
-  // An in-memory or temporary database (':memory:', '') has no file to create.
-  if (!options.readonly && options.path !== ':memory:' && options.path !== '') ensurePrivateFile(options.path);
   const db = new Database(options.path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   db.pragma('busy_timeout = 5000');
   if (!options.readonly) {
