@@ -250,13 +250,14 @@ export async function openLog(options: LogOptions): Promise<Log> {
   if (!origin) throw new StoreError('ERR_STORE_CORRUPT', 'the store has no origin');
 
   // Never sign on top of a tree that is not the one last signed (its signature is checked by stele verify).
-  const { head, range: opened } = await readState(driver, hasher);
+  const state = await readState(driver, hasher);
+  const { head, range: opened } = state;
   let size = head.size;
   let root = opened.root();
   let latest = head.latest?.note;
   let lastHistoric = head.lastHistoric?.created;
   let latestCreated = head.latest?.created;
-  const sealer = options.sealer ?? (signer && createSealer({ driver, hasher, signer, origin }));
+  const sealer = options.sealer ?? (signer && createSealer({ driver, hasher, signer, origin, state }));
 
   // Two sizes: what is durable (answers reads, proofs, subscribers) and the
   // tip that batches are sequenced on. They differ while commits are in

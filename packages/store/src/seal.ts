@@ -112,6 +112,8 @@ export interface SealerOptions {
   hasher: Hasher;
   signer: NoteSigner;
   origin: string;
+  /** The store's state when the caller has just read it (readState), so that the first batch need not read it again. */
+  state?: LogState;
 }
 
 interface Waiting {
@@ -127,14 +129,14 @@ interface Waiting {
  * another thread), a commit whose parent did not land being refused by the
  * driver.
  *
- * It reads the tip from the store before its first batch, after a failed
- * seal or commit, and when a batch does not start where the tip ends
- * (another writer appended and the service caught up).
+ * It reads the tip from the store before its first batch (unless given the
+ * state), after a failed seal or commit, and when a batch does not start
+ * where the tip ends (another writer appended and the service caught up).
  */
 export function createSealer(options: SealerOptions): Sealer {
-  const { driver, hasher, signer, origin } = options;
+  const { driver, hasher, signer, origin, state } = options;
   /** The tree and the note of the last batch sealed (committed, or being committed); undefined until read from the store. */
-  let tip: { range: CompactRange; note: string | null } | undefined;
+  let tip: { range: CompactRange; note: string | null } | undefined = state && { range: state.range, note: state.head.latest?.note ?? null };
   /** The latest view a batch failed in: batches of it and earlier ones are refused. */
   let failedView = -Infinity;
   const waiting: Waiting[] = [];
