@@ -20,22 +20,35 @@ export function entryBytes(count) {
   return out;
 }
 
-/** Rows per second: one table, WAL, synchronous=FULL, transactions of `batch` inserts. */
-export function sqliteBaseline(entries, batch) {
-  const dir = tempDir('sqlite');
-  const db = new Database(`${dir}/plain.db`);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.exec('CREATE TABLE e (idx INTEGER PRIMARY KEY, data BLOB NOT NULL)');
-  const insert = db.prepare('INSERT INTO e (idx, data) VALUES (?, ?)');
-  const commit = db.transaction((start, end) => {
-    for (let i = start; i < end; i++) insert.run(i, entries[i]);
-  });
+/**
+ * Rows per second of `count` rows written by `insert(db)`'s function (over
+ * rows [start, end)) in a new database with `schema`, WAL, synchronous=FULL,
+ * transactions of `batch` rows; `pragmas` go first (a page size).
+ */
+function timedSqlite(name, { pragmas = [], schema, insert }, count, batch) {
+  const dir = tempDir(name);
+  const db = new Database(`${dir}/${name}.db`);
+  for (const p of [...pragmas, 'journal_mode = WAL', 'synchronous = FULL']) db.pragma(p);
+  db.exec(schema);
+  const commit = db.transaction(insert(db));
   const t = now();
-  for (let i = 0; i < entries.length; i += batch) commit(i, Math.min(entries.length, i + batch));
+  for (let i = 0; i < count; i += batch) commit(i, Math.min(count, i + batch));
   const elapsed = now() - t;
   db.close();
-  return { rate: entries.length / (elapsed / 1000), dir };
+  return { rate: count / (elapsed / 1000), dir };
+}
+
+/** Rows per second: one table, WAL, synchronous=FULL, transactions of `batch` inserts. */
+export function sqliteBaseline(entries, batch) {
+  return timedSqlite('sqlite', {
+    schema: 'CREATE TABLE e (idx INTEGER PRIMARY KEY, data BLOB NOT NULL)',
+    insert: (db) => {
+      const row = db.prepare('INSERT INTO e (idx, data) VALUES (?, ?)');
+      return (start, end) => {
+        for (let i = start; i < end; i++) row.run(i, entries[i]);
+      };
+    },
+  }, entries.length, batch);
 }
 
 /**
@@ -47,30 +60,23 @@ export function sqliteBaseline(entries, batch) {
  * it shows how much of a thread's time the store's commit cannot give back.
  */
 export function sqliteIndexedBaseline(entries, batch) {
-  const count = entries.length;
-  const words = new Array(count);
-  for (let i = 0; i < count; i++) {
+  const words = entries.map((_, i) => {
     const e = benchEvent(i);
-    words[i] = [e.source, e.outcome, e.action, e.actor.id, e.actor.email, e.target.id, e.target.name, e.host].join(' ');
-  }
-  const dir = tempDir('sqlite-indexed');
-  const db = new Database(`${dir}/indexed.db`);
-  db.pragma('page_size = 16384');
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.exec(`CREATE TABLE e (idx INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, data BLOB NOT NULL);
-    CREATE VIRTUAL TABLE t USING fts5 (doc, tokenize = 'ascii', detail = none, columnsize = 0)`);
-  const insert = db.prepare('INSERT INTO e (idx, id, data) VALUES (?, ?, ?)');
-  const doc = db.prepare('INSERT INTO t (rowid, doc) VALUES (?, ?)');
-  const commit = db.transaction((start, end) => {
-    for (let i = start; i < end; i++) insert.run(i, `bench-${i}`, entries[i]);
-    for (let u = start; u < end; u += 64) doc.run(u, words.slice(u, Math.min(end, u + 64)).join('\n'));
+    return [e.source, e.outcome, e.action, e.actor.id, e.actor.email, e.target.id, e.target.name, e.host].join(' ');
   });
-  const t = now();
-  for (let i = 0; i < count; i += batch) commit(i, Math.min(count, i + batch));
-  const elapsed = now() - t;
-  db.close();
-  return { rate: count / (elapsed / 1000), dir };
+  return timedSqlite('sqlite-indexed', {
+    pragmas: ['page_size = 16384'],
+    schema: `CREATE TABLE e (idx INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, data BLOB NOT NULL);
+      CREATE VIRTUAL TABLE t USING fts5 (doc, tokenize = 'ascii', detail = none, columnsize = 0)`,
+    insert: (db) => {
+      const row = db.prepare('INSERT INTO e (idx, id, data) VALUES (?, ?, ?)');
+      const doc = db.prepare('INSERT INTO t (rowid, doc) VALUES (?, ?)');
+      return (start, end) => {
+        for (let i = start; i < end; i++) row.run(i, `bench-${i}`, entries[i]);
+        for (let u = start; u < end; u += 64) doc.run(u, words.slice(u, Math.min(end, u + 64)).join('\n'));
+      };
+    },
+  }, entries.length, batch);
 }
 
 /** Blocks per second: hypercore appends of `batch` blocks. */

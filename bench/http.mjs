@@ -85,11 +85,9 @@ function sequencedBodies(n) {
   return () => parts.join(String(request++));
 }
 
-async function scenario({ url, pid }, token, name, eventsPerRequest, connections, extra = {}) {
-  log(`${name}: ${eventsPerRequest} events/request, ${connections} connections`);
-  const before = cpuOf(pid);
-  const threadsBefore = threadCpu(pid);
-  const result = await run({
+/** Load on POST /v1/events: `connections` sending `eventsPerRequest` events a request (autocannon's options in `extra`). */
+function load(url, token, eventsPerRequest, connections, extra = {}) {
+  return run({
     url: `${url}/v1/events`,
     method: 'POST',
     connections,
@@ -98,6 +96,13 @@ async function scenario({ url, pid }, token, name, eventsPerRequest, connections
     body: body(eventsPerRequest),
     ...extra,
   });
+}
+
+async function scenario({ url, pid }, token, name, eventsPerRequest, connections, extra = {}) {
+  log(`${name}: ${eventsPerRequest} events/request, ${connections} connections`);
+  const before = cpuOf(pid);
+  const threadsBefore = threadCpu(pid);
+  const result = await load(url, token, eventsPerRequest, connections, extra);
   const after = cpuOf(pid);
   const threads = { pid, before: threadsBefore, after: threadCpu(pid) };
   return summary(result, eventsPerRequest, before === undefined || after === undefined ? undefined : after - before, threads);
@@ -117,7 +122,7 @@ const WARMUP_SECONDS = Number(process.env.BENCH_HTTP_WARMUP ?? 3);
 async function measure(server, token) {
   if (WARMUP_SECONDS > 0) {
     log(`warm-up: ${WARMUP_SECONDS} s of 100 events/request`);
-    await run({ url: `${server.url}/v1/events`, method: 'POST', connections: BATCH_CONNECTIONS, duration: WARMUP_SECONDS, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body(100) });
+    await load(server.url, token, 100, BATCH_CONNECTIONS, { duration: WARMUP_SECONDS });
   }
   const batch100 = await scenario(server, token, 'batch100', 100, BATCH_CONNECTIONS);
   const next = sequencedBodies(100);
