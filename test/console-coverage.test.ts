@@ -156,6 +156,12 @@ describe.skipIf(!hasChromium)('the console coverage page in Chromium', () => {
     await page.waitForURL(/#\/\?q=source%3Agit$/);
     await page.waitForFunction(() => document.querySelector('table.events tbody tr')?.textContent?.includes('git'));
     expect(await page.inputValue('#q')).toBe('source:git');
+    // Back while the box still has the focus: the box follows the URL, not the search it sent.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('q');
+    await page.goBack();
+    await page.waitForURL(/#\/coverage$/);
+    await page.locator(`table.coverage tr[data-device="${DEVICE}"]`).waitFor();
+    expect(await page.inputValue('#q')).toBe('');
     await page.context().close();
   });
 

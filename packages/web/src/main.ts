@@ -82,15 +82,28 @@ function refusal(err: ApiError, who: WhoAmI | undefined, needed: string): string
 
 let generation = 0;
 
+/** The address the search box itself last went to (typing or Enter). */
+let typedHash: string | undefined;
+
+/** Goes to the search the box holds. */
+function searchFromBox(): void {
+  const next = `#/?q=${encodeURIComponent(input.value)}`;
+  typedHash = next;
+  if (location.hash === next) void route();
+  else location.hash = next;
+}
+
 /**
- * Shows `text` in the search box, unless someone is typing there. The box
- * shows the search the URL holds: the query on the search page, nothing on
- * Coverage and Admin, which are no search (typing there starts one). The
- * event page leaves the box as it was: opened from a search, it keeps that
- * search, to refine it.
+ * Shows `text` in the search box: the box shows the search the URL holds,
+ * the query on the search page, nothing on Coverage and Admin, which are no
+ * search (typing there starts one). Left alone while someone types there and
+ * the URL is the one their typing went to (they may have typed on since);
+ * Back or a link moves it. The event page leaves the box as it was: opened
+ * from a search, it keeps that search, to refine it.
  */
 function showQuery(text: string): void {
-  if (document.activeElement !== input) input.value = text;
+  if (document.activeElement === input && location.hash === typedHash) return;
+  input.value = text;
 }
 
 async function route(): Promise<void> {
@@ -137,14 +150,12 @@ async function route(): Promise<void> {
 let timer: ReturnType<typeof setTimeout> | undefined;
 input.addEventListener('input', () => {
   clearTimeout(timer);
-  timer = setTimeout(() => (location.hash = `#/?q=${encodeURIComponent(input.value)}`), 250);
+  timer = setTimeout(searchFromBox, 250);
 });
 document.querySelector('#search')!.addEventListener('submit', (ev) => {
   ev.preventDefault();
   clearTimeout(timer);
-  const next = `#/?q=${encodeURIComponent(input.value)}`;
-  if (location.hash === next) void route();
-  else location.hash = next;
+  searchFromBox();
 });
 // Signing out forgets the token in this tab; the identity provider's own session is its business.
 signout.addEventListener('click', () => {
