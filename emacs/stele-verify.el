@@ -115,7 +115,9 @@ CALLBACK gets the list of problems."
 (defun stele-verify-receipts-async (callback &optional all)
   "Verify the latest receipts (ALL of them with ALL) and call CALLBACK.
 CALLBACK gets a plist: :checked (events), :problems (strings),
-:checkpoint ((SIZE . ROOT) verified as current)."
+:checkpoint ((SIZE . ROOT) verified as current); or, when the
+credential may not read the log (an ingest token), :unchecked (why)
+and no problems: nothing was checked, and nothing found wrong."
   (let* ((receipts (stele--receipts (unless all stele-verify-count)))
          (state (stele--state))
          (known (delq nil (mapcar (lambda (k) (let ((note (plist-get state k)))
@@ -147,13 +149,20 @@ CALLBACK gets a plist: :checked (events), :problems (strings),
                                         (events (cdr rest)))))))
       (stele--api "/v1/log"
                   :callback (lambda (status answer)
-                              (if (not (eql status 200))
-                                  (funcall callback (list :checked 0 :problems
-                                                          (list (format "cannot read the log: %s"
-                                                                        (or status answer)))))
+                              (cond
+                               ((memq status '(401 403))
+                                (funcall callback
+                                         (list :checked 0 :problems nil
+                                               :unchecked (format "the credential may not read the log (%s %s): verifying needs a login (M-x stele-login) or a token with scope read"
+                                                                  status (or (stele-json-get answer 'error 'code) "")))))
+                               ((not (eql status 200))
+                                (funcall callback (list :checked 0 :problems
+                                                        (list (format "cannot read the log: %s"
+                                                                      (or status answer))))))
+                               (t
                                 (setq current (stele-json-get answer 'checkpoint))
                                 (push (stele--checkpoint-of current) checkpoints)
-                                (events receipts)))))))
+                                (events receipts))))))))
 
 ;;;###autoload
 (defun stele-verify-receipts (&optional all)
@@ -167,13 +176,17 @@ Warns loudly on any mismatch."
   (stele-verify-receipts-async
    (lambda (result)
      (let ((problems (plist-get result :problems)))
-       (if problems
-           (display-warning 'stele
-                            (format "THE LOG DOES NOT MATCH WHAT THIS EMACS DELIVERED:\n%s"
-                                    (mapconcat #'identity problems "\n"))
-                            :error)
+       (cond
+        (problems
+         (display-warning 'stele
+                          (format "THE LOG DOES NOT MATCH WHAT THIS EMACS DELIVERED:\n%s"
+                                  (mapconcat #'identity problems "\n"))
+                          :error))
+        ((plist-get result :unchecked)
+         (message "Stele: receipts not verified: %s" (plist-get result :unchecked)))
+        (t
          (message "Stele: %d events verified in the log of size %s; consistent with the checkpoints seen"
-                  (plist-get result :checked) (car (plist-get result :checkpoint))))))
+                  (plist-get result :checked) (car (plist-get result :checkpoint)))))))
    all))
 
 (provide 'stele-verify)

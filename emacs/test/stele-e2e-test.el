@@ -350,6 +350,29 @@ No connection is made: the save hook runs on a buffer visiting the name."
       (should (equal (stele-json-get row 'gaps) 0))
       (should (equal (stele-json-get row 'late) 0)))))
 
+;; An ingest token delivers but may not read the log: verifying says it checked nothing, and finds nothing wrong.
+(ert-deftest stele-e2e-verify-receipts-ingest-token ()
+  "With a credential that may not read the log, nothing is checked and nothing is called tampered."
+  (stele-test-with-stele
+    (stele-annotate "receipt with an ingest token")
+    (stele-test-delivered)
+    (let* ((admin (string-trim (with-temp-buffer (insert-file-contents (stele-test-token-file)) (buffer-string))))
+           (created nil)
+           (file (expand-file-name "ingest.token" stele-directory)))
+      (stele--request (concat (stele-test-collector) "/v1/admin/tokens") :method "POST" :token admin
+                      :content-type "application/json" :body "{\"name\":\"emacs-ingest-only\",\"scope\":\"ingest\"}"
+                      :callback (lambda (status answer) (setq created (list status answer))))
+      (stele-test-wait (lambda () created) 20 "a new ingest token")
+      (should (eql (car created) 201))
+      (with-temp-file file (insert (stele-json-get (cadr created) 'token)))
+      (let ((stele-api-token-file file)
+            (result nil))
+        (stele-verify-receipts-async (lambda (r) (setq result r)))
+        (stele-test-wait (lambda () result) 30 "verification")
+        (should (equal (plist-get result :problems) nil))
+        (should (eql (plist-get result :checked) 0))
+        (should (string-match-p "403" (plist-get result :unchecked)))))))
+
 (ert-deftest stele-e2e-verify-receipts ()
   "Inclusion of every delivered event and consistency of checkpoints; tampering is caught."
   (stele-test-with-stele
