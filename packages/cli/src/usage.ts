@@ -26,12 +26,32 @@ export function parse<O extends Options>(args: string[], options: O, positionals
   try {
     parsed = parseArgs({ args, options, allowPositionals: positionals > 0, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]!);
+    throw new UsageError(parseError(err as Error & { code?: string }, args));
   }
   if (parsed.positionals.length > positionals) {
     throw new UsageError(`unexpected argument: ${parsed.positionals[positionals]}`);
   }
   return { values: parsed.values as Values<O>, positionals: parsed.positionals };
+}
+
+/**
+ * parseArgs's refusal in one line that names the flag and says what to type,
+ * where its own message runs to three lines or speaks of an "argument".
+ */
+function parseError(err: Error & { code?: string }, args: string[]): string {
+  const first = err.message.split('\n')[0]!;
+  const flag = /'(-[^' ]+)/.exec(first)?.[1];
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag) return `unknown option ${flag}`;
+  if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument: ${/'([^']*)'/.exec(first)?.[1] ?? first}`;
+  if (err.code !== 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || !flag) return first;
+  if (first.includes('ambiguous')) {
+    // parseArgs will not take "--limit -3" (the value looks like a flag): it must be written "--limit=-3".
+    const value = args[args.indexOf(flag) + 1];
+    return value === undefined ? `${flag} needs a value` : `${flag} ${value}: a value that starts with "-" is written ${flag}=${value}`;
+  }
+  if (first.includes('argument missing')) return `${flag} needs a value`;
+  if (first.includes('does not take an argument')) return `${flag} takes no value`;
+  return first;
 }
 
 /** The data directory: --dir, else STELE_DIR, else ./stele-data. */

@@ -30,7 +30,11 @@ export async function token(args: string[], io: Io): Promise<number> {
       case 'list': {
         const list = tokens.list();
         if (values.json) io.stdout(list.map((t) => JSON.stringify(t) + '\n').join(''));
-        else io.stdout(list.map((t) => `${t.id}  ${t.scope.padEnd(6)}  ${t.name}  created ${t.created}${t.revoked ? `  REVOKED ${t.revoked}` : ''}\n`).join('') || 'no tokens\n');
+        else {
+          // Names are the one column of any width: padded to the longest, so that the dates line up.
+          const width = Math.max(0, ...list.map((t) => t.name.length));
+          io.stdout(list.map((t) => `${t.id}  ${t.scope.padEnd(6)}  ${t.name.padEnd(width)}  created ${t.created}${t.revoked ? `  REVOKED ${t.revoked}` : ''}\n`).join('') || 'no tokens\n');
+        }
         return EXIT.ok;
       }
       case 'revoke': {
