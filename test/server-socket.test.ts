@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, get as httpGet, type IncomingMessage } from 'node:http';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { createHasher, createVerifier, fromUtf8, verifyTiledLog, type EventRecord } from '@stele/log';
@@ -239,6 +239,21 @@ describe('lifecycle', () => {
       expect(result.stderr).toContain(says);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
       expect(hasStore(dir)).toBe(false);
+    }
+  });
+
+  test('a port already taken: exit 2 naming it, before creating anything', async () => {
+    const dir = join(tempDir('srv-busy'), 'stele-data');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const result = await stele(['serve', '--dir', dir, '--port', String(port)]);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim()).toBe(`stele serve: 127.0.0.1:${port} is already in use`);
+      expect(hasStore(dir)).toBe(false);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
     }
   });
 

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
@@ -34,6 +35,15 @@ export interface Collector {
   close(reason?: string): Promise<void>;
 }
 
+/** Resolves once a server could listen on host:port (and has let go of it); rejects as listen() would (EADDRINUSE, EACCES). */
+function canListen(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
 /** The file the first start writes the bootstrap admin token to (mode 0600). */
 export const ADMIN_TOKEN_FILE = 'admin.token';
 
@@ -49,6 +59,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const https = config.tls.cert ? readTls(config.tls.cert, config.tls.key!) : undefined;
   const fresh = !hasStore(config.dir);
   if (fresh) {
+    // A first start on a taken port would leave a new log and admin token behind it: try the port first.
+    await canListen(config.host, config.port);
     const { origin, verifierKey } = await initStore(config.dir);
     say(`created a new log ${origin} in ${config.dir}`);
     say(`verifier key (also in ${join(config.dir, 'verifier.key')}): ${verifierKey}`);
