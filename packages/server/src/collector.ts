@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -83,6 +83,9 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       }
       writeFileSync(join(config.dir, ADMIN_TOKEN_FILE), token + '\n', { mode: 0o600 });
       say(`an admin token is in ${join(config.dir, ADMIN_TOKEN_FILE)} (mode 0600); create others with: stele token create --name NAME --scope ingest|read|admin`);
+    }
+    if (options.consoleDir !== undefined && !existsSync(join(options.consoleDir, 'index.html'))) {
+      say(`the web console is not built (no index.html in ${options.consoleDir}): run npm run build; the API works without it`);
     }
     const built = buildApp({ store, config, tokens, https, logger: options.logger === false ? false : { level: config.logLevel }, consoleDir: options.consoleDir });
     context = built.context;
