@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, statSync, writeFileSync, type WriteFileOptions } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createVerifier, generateSignerKey, verifierKeyOf, type NoteVerifier } from '@stele/log';
 import { StoreError } from './errors.js';
 import { createNodeSigner } from './signer.js';
@@ -23,9 +23,20 @@ export function defaultOrigin(): string {
   return `${host}/stele/${randomBytes(4).toString('hex')}`;
 }
 
-/** True when a log exists in the directory. */
+/**
+ * True when a log exists in the directory; false when there is none (no such
+ * directory, or a file in the way). A directory that cannot be searched
+ * throws ERR_STORE_ACCESS: a log that is there but unreadable is not missing.
+ */
 export function hasStore(dir: string): boolean {
-  return existsSync(join(dir, DATA_FILES.database));
+  try {
+    statSync(join(dir, DATA_FILES.database));
+    return true;
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw accessError(`cannot read the data directory ${dir}`, err);
+  }
 }
 
 /**
@@ -35,11 +46,15 @@ export function hasStore(dir: string): boolean {
  */
 export async function initStore(dir: string, origin: string = defaultOrigin()): Promise<{ origin: string; verifierKey: string }> {
   if (hasStore(dir)) throw new StoreError('ERR_STORE_EXISTS', `a log already exists in ${dir}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    makeDirectory(dir);
+  } catch (err) {
+    throw accessError(`cannot create the data directory ${dir}`, err);
+  }
   const { signerKey, verifierKey } = await generateSignerKey(origin);
-  writeFileSync(join(dir, DATA_FILES.signerKey), signerKey + '\n', { mode: 0o600, flag: 'wx' });
-  writeFileSync(join(dir, DATA_FILES.verifierKey), verifierKey + '\n', { mode: 0o644, flag: 'w' });
-  writeFileSync(join(dir, DATA_FILES.database), '', { mode: 0o600, flag: 'wx' });
+  writeDataFile(dir, DATA_FILES.signerKey, signerKey + '\n', { mode: 0o600, flag: 'wx' });
+  writeDataFile(dir, DATA_FILES.verifierKey, verifierKey + '\n', { mode: 0o644, flag: 'w' });
+  writeDataFile(dir, DATA_FILES.database, '', { mode: 0o600, flag: 'wx' });
   const driver = openSqliteDriver({ path: join(dir, DATA_FILES.database) });
   try {
     await driver.putMeta('origin', origin);
@@ -53,11 +68,74 @@ export async function initStore(dir: string, origin: string = defaultOrigin()): 
 /** Reads the verifier key of the log in a directory. */
 export function readVerifierKey(dir: string): string {
   requireStore(dir);
-  return readFileSync(join(dir, DATA_FILES.verifierKey), 'utf8').trim();
+  return readDataFile(dir, DATA_FILES.verifierKey);
 }
 
 function requireStore(dir: string): void {
   if (!hasStore(dir)) throw new StoreError('ERR_STORE_MISSING', `no log in ${dir} (run stele init)`);
+  // SQLite would only say "unable to open database file".
+  const database = join(dir, DATA_FILES.database);
+  try {
+    accessSync(database, constants.R_OK);
+  } catch (err) {
+    throw accessError(`cannot read ${database}`, err);
+  }
+}
+
+/**
+ * Creates a directory and its missing parents, mode 0700. Not mkdirSync's
+ * `recursive`: on Node 20 it never returns (100% CPU) when mkdir fails with
+ * ENOENT under a parent that exists, as in /proc, retrying parent and child.
+ */
+function makeDirectory(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'EEXIST') {
+      if (statSync(dir).isDirectory()) return;
+      throw Object.assign(new Error('ENOTDIR: not a directory'), { code: 'ENOTDIR' });
+    }
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw err;
+    makeDirectory(parent);
+    mkdirSync(dir, { mode: 0o700 }); // once: a second ENOENT is the answer
+  }
+}
+
+function writeDataFile(dir: string, name: string, text: string, options: WriteFileOptions): void {
+  const path = join(dir, name);
+  try {
+    writeFileSync(path, text, options);
+  } catch (err) {
+    throw accessError(`cannot write ${path}`, err);
+  }
+}
+
+function readDataFile(dir: string, name: string): string {
+  const path = join(dir, name);
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw accessError(`cannot read ${path}`, err);
+  }
+}
+
+function errnoOf(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * ERR_STORE_ACCESS for a failed file operation: what was tried, then the
+ * system's reason and code (`permission denied (EACCES)`). Other errors are
+ * returned as they are, to be rethrown.
+ */
+function accessError(what: string, err: unknown): unknown {
+  const code = errnoOf(err);
+  if (code === undefined || !/^E[A-Z0-9]+$/.test(code)) return err;
+  const reason = /^E[A-Z0-9]+: ([^,]+)/.exec((err as Error).message)?.[1] ?? 'failed';
+  return new StoreError('ERR_STORE_ACCESS', `${what}: ${reason} (${code})`);
 }
 
 /** A data directory opened for auditing: the driver and the log's key, without the log service. */
@@ -116,7 +194,7 @@ export async function openStore(dir: string, options: OpenStoreOptions = {}): Pr
   let signer;
   let signerKey: string | undefined;
   if (options.mode !== 'read') {
-    signerKey = readFileSync(join(dir, DATA_FILES.signerKey), 'utf8').trim();
+    signerKey = readDataFile(dir, DATA_FILES.signerKey);
     if ((await verifierKeyOf(signerKey)) !== verifierKey) {
       throw new StoreError('ERR_STORE_CORRUPT', `${DATA_FILES.signerKey} does not match ${DATA_FILES.verifierKey}`);
     }

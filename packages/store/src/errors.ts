@@ -7,6 +7,7 @@ export type StoreErrorCode =
   | 'ERR_STORE_EXISTS' // init over an existing log
   | 'ERR_STORE_MISSING' // no log in that directory
   | 'ERR_STORE_CORRUPT' // the stored state contradicts itself (run `stele verify`)
+  | 'ERR_STORE_ACCESS' // the data directory or a file of it cannot be created, read or written (the system's reason follows)
   | 'ERR_READ_ONLY' // append on a log opened without a signer
   | 'ERR_OVERLOADED' // the append queue is full
   | 'ERR_SIZE_CONFLICT' // another writer appended first: the batch was sequenced against an old size

@@ -199,7 +199,7 @@ class CommittedEntry implements LogEntry {
   }
 
   static read(entry: CommittedEntry): EventRecord {
-    return (entry.#record ??= parseRecord(entry.bytes));
+    return (entry.#record ??= parseRecord(entry.bytes, entry.index));
   }
 
   static write(entry: CommittedEntry, value: EventRecord): void {
@@ -230,9 +230,24 @@ const MAX_IN_FLIGHT = 2;
 const MAX_IN_FLIGHT_LARGE = 4;
 const LARGE_BATCH = 100;
 
-/** Parses stored bytes back into a record (they were written canonical by us). */
-export function parseRecord(bytes: Uint8Array): EventRecord {
-  return JSON.parse(fromUtf8(bytes)) as EventRecord;
+/**
+ * Parses stored bytes back into a record. We wrote them canonical, but the
+ * file can be edited behind the log's back: bytes that are not a JSON object
+ * throw ERR_STORE_CORRUPT naming the entry's `index` (stele verify says more).
+ */
+export function parseRecord(bytes: Uint8Array, index?: number): EventRecord {
+  let record: unknown;
+  try {
+    record = JSON.parse(fromUtf8(bytes));
+  } catch {
+    throw notARecord(index);
+  }
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) throw notARecord(index);
+  return record as EventRecord;
+}
+
+function notARecord(index: number | undefined): StoreError {
+  return new StoreError('ERR_STORE_CORRUPT', `${index === undefined ? 'a stored entry' : `entry ${index}`} is not a valid record (run stele verify)`);
 }
 
 /**
@@ -489,7 +504,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
 
   function fromStored(entry: StoredEntry | undefined): Seen | undefined {
     if (!entry) return undefined;
-    const { id, received, index, submitter } = parseRecord(entry.bytes);
+    const { id, received, index, submitter } = parseRecord(entry.bytes, entry.index);
     return { index: entry.index, bytes: entry.bytes, storeFields: () => ({ id, received, index, submitter }) };
   }
 
@@ -516,7 +531,7 @@ export async function openLog(options: LogOptions): Promise<Log> {
     }
   }
 
-  const toLogEntry = (e: StoredEntry): LogEntry => ({ ...e, record: parseRecord(e.bytes) });
+  const toLogEntry = (e: StoredEntry): LogEntry => ({ ...e, record: parseRecord(e.bytes, e.index) });
   return {
     origin,
     hasher,
