@@ -1,52 +1,130 @@
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { bundlesForSize, encodeBundle, encodeTile, entriesPath, tilePath, tilesForSize, TILE_WIDTH } from '@stele/log';
+import { isObjectOf, logSource, objectsBetween, type ArchiveSource, type TileObject } from '@stele/archive';
+import { equalBytes, openNote, parseCheckpoint, parseNote, utf8, type Checkpoint, type NoteVerifier } from '@stele/log';
 import { openStore } from '@stele/store';
 import { EXIT, type Io } from '../io.js';
 import { DIR_OPTION, UsageError, dataDir, parse } from '../usage.js';
+
+/** A checkpoint note is a few hundred bytes; anything far larger is not one. */
+const MAX_CHECKPOINT_BYTES = 64 * 1024;
 
 /**
  * `stele export [--dir D] --out DIR [--json]`: write the log as static C2SP
  * tlog-tiles files. Every tile path names immutable content, so a re-run
  * writes only what is new; the checkpoint is written last, atomically.
+ *
+ * DIR must hold nothing but an earlier export of this very log: a
+ * `DIR/checkpoint` signed by this log's key, for its origin, at a size the log
+ * has, with the log's root there; and no file where this log would write other
+ * bytes. Anything else (another log's tiles, a rolled-back or forked copy of
+ * this log) is refused before anything is written.
  */
 export async function exportTiles(args: string[], io: Io): Promise<number> {
   const { values } = parse(args, { ...DIR_OPTION, out: { type: 'string' }, json: { type: 'boolean' } });
   if (!values.out) throw new UsageError('--out DIR is required');
   const out = resolve(io.cwd, values.out);
   const store = await openStore(dataDir(io, values.dir), { mode: 'read' });
-  let written = 0;
-  let skipped = 0;
   try {
     const { log } = store;
     const size = log.size();
     const checkpoint = log.checkpoint();
     if (checkpoint === undefined) throw new UsageError('the log is empty: nothing to export');
-    const put = async (path: string, bytes: () => Promise<Uint8Array>) => {
-      const file = join(out, path);
-      if (existsSync(file)) {
-        skipped++;
-        return;
+    const source = logSource(log);
+    const refuse = (why: string) => new UsageError(`${out}: ${why}; nothing written`);
+
+    // Every check first: a refusal leaves DIR as it was.
+    const exported = await checkExported(out, source, store.verifier, size, refuse);
+    const missing: TileObject[] = [];
+    let skipped = 0;
+    for (const object of objectsBetween(0, size)) {
+      const file = join(out, object.path);
+      if (!existsSync(file)) {
+        missing.push(object);
+        continue;
       }
-      writeAtomically(file, await bytes());
+      skipped++;
+      // What the verified checkpoint covers was written by an export of this log; anything else is compared.
+      if (exported !== undefined && isObjectOf(object, exported.size)) continue;
+      if (!equalBytes(readBytes(file), await source.read(object))) {
+        throw refuse(`${object.path} holds other bytes than this log's file at that path: the directory belongs to another log`);
+      }
+    }
+
+    let written = 0;
+    for (const object of missing) {
+      writeAtomically(join(out, object.path), await source.read(object));
       written++;
-    };
-    for (const tile of tilesForSize(size)) {
-      const start = tile.index * TILE_WIDTH;
-      await put(tilePath(tile), async () => encodeTile(await log.driver.readHashes(tile.level * 8, start, start + tile.width)));
     }
-    for (const bundle of bundlesForSize(size)) {
-      const start = bundle.index * TILE_WIDTH;
-      await put(entriesPath(bundle.index, bundle.width), async () => encodeBundle((await log.driver.readEntries(start, start + bundle.width)).map((e) => e.bytes)));
+    if (exported?.note === checkpoint) skipped++;
+    else {
+      writeAtomically(join(out, 'checkpoint'), utf8(checkpoint));
+      written++;
     }
-    writeAtomically(join(out, 'checkpoint'), new TextEncoder().encode(checkpoint));
-    written++;
     if (values.json) io.stdout(JSON.stringify({ out, size, written, skipped }) + '\n');
     else io.stdout(`exported ${size} entries to ${out}: ${written} ${written === 1 ? 'file' : 'files'} written, ${skipped} already there\n`);
     return EXIT.ok;
   } finally {
     await store.log.close();
   }
+}
+
+/**
+ * Reads `DIR/checkpoint`, if there is one, and checks that this log may
+ * extend it: signed by the log's key, for its origin, at a size the log has,
+ * with the log's root at that size. Returns its size and text.
+ */
+async function checkExported(
+  out: string,
+  source: ArchiveSource,
+  verifier: NoteVerifier,
+  size: number,
+  refuse: (why: string) => UsageError,
+): Promise<{ size: number; note: string } | undefined> {
+  const file = join(out, 'checkpoint');
+  if (!existsSync(file)) return undefined;
+  const stat = statSync(file);
+  if (!stat.isFile() || stat.size > MAX_CHECKPOINT_BYTES) throw refuse('checkpoint is not a signed checkpoint');
+  const note = readText(file);
+  let cp: Checkpoint;
+  try {
+    // Hostile until this log's key has verified it.
+    cp = parseCheckpoint((await openNote(note, [verifier])).text);
+  } catch {
+    const claimed = claimedOrigin(note);
+    if (claimed === undefined) throw refuse('checkpoint is not a signed checkpoint');
+    if (claimed !== source.origin) throw refuse(`it holds the tiles of another log: its checkpoint names ${claimed}, this log is ${source.origin}`);
+    throw refuse(`its checkpoint names ${claimed} but is not signed by this log's key (another log with the same origin?)`);
+  }
+  if (cp.origin !== source.origin) throw refuse(`it holds the tiles of another log: its checkpoint names ${cp.origin}, this log is ${source.origin}`);
+  if (cp.size > size) {
+    throw refuse(`its checkpoint covers ${cp.size} entries but this log holds ${size}: the log was rolled back, or is an older copy of the one exported there`);
+  }
+  if (!equalBytes(await source.root(cp.size), cp.root)) {
+    throw refuse(`its checkpoint at size ${cp.size} has another root than this log (${size} entries) at that size: the log has forked from what was exported`);
+  }
+  return { size: cp.size, note };
+}
+
+/** The origin an unverified note claims, to name it in a refusal; undefined when it is no checkpoint at all. */
+function claimedOrigin(note: string): string | undefined {
+  try {
+    return parseCheckpoint(parseNote(note).text).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+function readBytes(file: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`--out: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function readText(file: string): string {
+  return new TextDecoder().decode(readBytes(file));
 }
 
 function writeAtomically(file: string, bytes: Uint8Array): void {
