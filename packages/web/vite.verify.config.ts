@@ -30,6 +30,7 @@ const inlineHtml = (): Plugin => ({
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>Stele evidence verifier</title>
+<link rel="icon" href="data:,">
 <style>${css}</style>
 </head>
 <body>

@@ -13,7 +13,7 @@
  */
 import { equalBytes, fromUtf8, openNote, parseCheckpoint, utf8, type NoteVerifier } from '@stele/log';
 import { ArchiveError } from './errors.js';
-import { LATEST_PATH, checkpointPath, isObjectOf, objectsBetween, parseCheckpointPath, type TileObject } from './layout.js';
+import { LATEST_PATH, checkpointPath, isObjectOf, objectUrl, objectsBetween, parseCheckpointPath, type TileObject } from './layout.js';
 import type { ArchiveSource } from './source.js';
 import type { ArchiveTarget, Lock } from './target.js';
 
@@ -97,7 +97,7 @@ export function createArchiver(options: ArchiverOptions): Archiver {
   /** The archive's newest checkpoint must be this log's, at a size the log has, with the log's root there. */
   async function checkArchivedCheckpoint(archived: number, size: number): Promise<void> {
     const path = checkpointPath(archived);
-    const diverged = (why: string) => new ArchiveError('ERR_ARCHIVE_DIVERGED', `${target.url}${path} ${why}; refusing to archive this log there`);
+    const diverged = (why: string) => new ArchiveError('ERR_ARCHIVE_DIVERGED', `${objectUrl(target.url, path)} ${why}; refusing to archive this log there`);
     const bytes = await target.read(path);
     if (bytes === undefined) throw diverged('was listed but cannot be read');
     let cp;

@@ -20,6 +20,11 @@ export type TileObject =
   | { kind: 'hash'; path: string; tile: TileId }
   | { kind: 'entries'; path: string; index: number; width: number };
 
+/** An object's URL for messages: an S3 archive's URL ends in `/` (its prefix), a directory's does not. */
+export function objectUrl(archiveUrl: string, path: string): string {
+  return archiveUrl.endsWith('/') ? `${archiveUrl}${path}` : `${archiveUrl}/${path}`;
+}
+
 /** The path of the archived checkpoint of a tree of `size` leaves. */
 export function checkpointPath(size: number): string {
   return `${CHECKPOINTS_DIR}${size}`;

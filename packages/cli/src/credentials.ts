@@ -35,15 +35,15 @@ export function credentialsPath(io: Io): string {
   return join(base, 'stele', 'credentials.json');
 }
 
-/** A collector URL as a key: no trailing slash, no path. */
-export function serverKey(url: string): string {
+/** A collector URL as a key: no trailing slash, no path. `from` names where the URL came from, for the refusal. */
+export function serverKey(url: string, from = '--server'): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(`--server must be a URL such as https://stele.example.com, not ${JSON.stringify(url)}`);
+    throw new UsageError(`${from} must be a URL such as https://stele.example.com, not ${JSON.stringify(url)}`);
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new UsageError('--server must be an http(s) URL');
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new UsageError(`${from} must be an http(s) URL, not ${JSON.stringify(url)}`);
   return parsed.origin;
 }
 
@@ -88,7 +88,7 @@ export function storedServers(io: Io): string[] {
 /** The collector a command talks to: --server, else $STELE_SERVER, else the only one logged in to. */
 export function chooseServer(io: Io, flag: string | undefined): string {
   if (flag !== undefined) return serverKey(flag);
-  if (io.env.STELE_SERVER) return serverKey(io.env.STELE_SERVER);
+  if (io.env.STELE_SERVER) return serverKey(io.env.STELE_SERVER, '$STELE_SERVER');
   const servers = storedServers(io);
   if (servers.length === 1) return servers[0]!;
   throw new UsageError(servers.length === 0 ? 'name the collector: --server URL (or $STELE_SERVER)' : `logged in to several collectors (${servers.join(', ')}): name one with --server`);

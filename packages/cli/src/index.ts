@@ -10,6 +10,7 @@ import { EXIT, processIo, type Io } from './io.js';
 import { UsageError } from './usage.js';
 import { RemoteError } from './oauth.js';
 import { COMMANDS, HELP, helpOf } from './commands/index.js';
+import { oneLine } from './text.js';
 import { VERSION } from './version.js';
 
 export { VERSION } from './version.js';
@@ -38,9 +39,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     io.stdout(`${VERSION}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS[name];
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
-    io.stderr(`stele: unknown command ${JSON.stringify(name)} (see stele --help)\n`);
+    io.stderr(`stele: ${name.startsWith('-') ? optionsFirst(argv) : `unknown command ${JSON.stringify(name)} (see stele --help)`}\n`);
     return EXIT.usage;
   }
   // `stele COMMAND --help` (or -h) anywhere among its arguments: the command's part of the help, nothing run.
@@ -51,14 +52,29 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   try {
     return await command(args, io);
   } catch (err) {
+    // One line each, whatever text (a file's, a collector's) the message quotes.
     if (err instanceof UsageError || err instanceof StoreError || err instanceof LogError) {
-      io.stderr(`stele ${name}: ${err.message}\n`);
+      io.stderr(`stele ${name}: ${oneLine(err.message)}\n`);
       return EXIT.usage;
     }
     if (err instanceof RemoteError) {
-      io.stderr(`stele ${name}: ${err.message}\n`);
+      io.stderr(`stele ${name}: ${oneLine(err.message)}\n`);
       return err.exit;
     }
     throw err;
   }
 }
+
+/**
+ * The refusal of `stele --dir D verify`: options go after the command (the
+ * help's `stele <command> [options]`), so that each command alone says what
+ * its flags are. Shows the line to type when a later argument is a command.
+ */
+function optionsFirst(argv: string[]): string {
+  const at = argv.findIndex((a) => Object.hasOwn(COMMANDS, a));
+  if (at < 0) return `options go after the command: stele <command> ${argv.map(shellWord).join(' ')} (see stele --help)`;
+  return `options go after the command: stele ${[argv[at]!, ...argv.filter((_, i) => i !== at)].map(shellWord).join(' ')}`;
+}
+
+/** An argument as a shell would take it back: bare when plain, else quoted. */
+const shellWord = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${oneLine(arg).replaceAll("'", `'\\''`)}'`);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { DIR_OPTION, parse, UsageError } from './usage.js';
+import { DIR_OPTION, parse, subcommand, subcommandError, UsageError } from './usage.js';
 
 const OPTIONS = { ...DIR_OPTION, limit: { type: 'string' }, json: { type: 'boolean' } } as const;
 
@@ -31,5 +31,21 @@ describe('parse', () => {
     expect(refusal(['--json=yes'])).toBe('--json takes no value');
     expect(refusal(['a', 'b'], 1)).toBe('unexpected argument: b');
     expect(refusal(['stray'])).toBe('unexpected argument: stray');
+  });
+});
+
+describe('subcommand', () => {
+  test('is the first positional wherever it stands, and not a flag\'s value', () => {
+    expect(subcommand(['list', '--dir', 'd'], OPTIONS)).toEqual({ sub: 'list', rest: ['--dir', 'd'] });
+    expect(subcommand(['--dir', 'd', 'list', 'x'], OPTIONS)).toEqual({ sub: 'list', rest: ['--dir', 'd', 'x'] });
+    expect(subcommand(['--dir', 'list', '--json'], OPTIONS)).toEqual({ sub: undefined, rest: ['--dir', 'list', '--json'] });
+    expect(subcommand(['--dir=list', 'revoke'], OPTIONS)).toEqual({ sub: 'revoke', rest: ['--dir=list'] });
+    // An unknown flag stays in the rest, for the subcommand's strict parse to refuse.
+    expect(subcommand(['--frob', 'list'], OPTIONS)).toEqual({ sub: 'list', rest: ['--frob'] });
+  });
+
+  test('a missing or unknown one is a usage line', () => {
+    expect(subcommandError('token', undefined, 'create|list').message).toBe('usage: stele token create|list (see stele token --help)');
+    expect(subcommandError('token', 'x\n', 'create|list').message).toBe('unknown subcommand "x\\n"; usage: stele token create|list (see stele token --help)');
   });
 });

@@ -35,6 +35,26 @@ export function parse<O extends Options>(args: string[], options: O, positionals
 }
 
 /**
+ * A command's subcommand and the rest of its arguments. The subcommand is the
+ * first positional wherever it stands (`stele token --dir D list` is `stele
+ * token list --dir D`); `options` are the flags of every subcommand, so that
+ * a flag's value (`--dir list`) is not taken for it. Unknown flags are left
+ * in the rest, for the subcommand's own strict parse to refuse.
+ */
+export function subcommand(args: string[], options: Options): { sub: string | undefined; rest: string[] } {
+  const { tokens } = parseArgs({ args, options, allowPositionals: true, strict: false, tokens: true });
+  const first = tokens.find((t) => t.kind === 'positional');
+  if (first === undefined) return { sub: undefined, rest: args };
+  return { sub: first.value, rest: args.filter((_, i) => i !== first.index) };
+}
+
+/** A missing or unknown subcommand: `usage: stele COMMAND FORMS` in one line. */
+export function subcommandError(command: string, sub: string | undefined, forms: string): UsageError {
+  const usage = `usage: stele ${command} ${forms} (see stele ${command} --help)`;
+  return new UsageError(sub === undefined ? usage : `unknown subcommand ${JSON.stringify(sub)}; ${usage}`);
+}
+
+/**
  * parseArgs's refusal in one line that names the flag and says what to type,
  * where its own message runs to three lines or speaks of an "argument".
  */

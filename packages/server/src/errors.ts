@@ -31,6 +31,7 @@ export type ApiErrorCode =
   | 'ERR_SIGNATURE_EXPIRED' // a signed request whose timestamp is outside the replay window: 401
   | 'ERR_SOURCE_DISABLED' // a webhook source whose secret is not configured: 404
   | 'ERR_ID_CONFLICT' // an id already in the log with other content: 409
+  | 'ERR_TOKEN_EXISTS' // creating an API token with the name of a live one: 409
   | 'ERR_DEVICE_STATE' // a device action that does not apply to the device as it stands (retiring a retired one): 409
   | 'ERR_OVERLOADED' // the append queue is full: 503 with Retry-After
   | 'ERR_UNAVAILABLE' // shutting down: 503

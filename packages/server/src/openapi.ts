@@ -117,7 +117,7 @@ export function openApiDocument(): object {
         post: {
           summary: 'Create an API token (scope admin): the secret is in the answer, once; a token.create event is appended first',
           requestBody: { required: true, ...json({ type: 'object', required: ['name', 'scope'], properties: { name: { type: 'string' }, scope: { enum: ['ingest', 'read', 'admin'] } } }) },
-          responses: { 201: { description: '{"token","record"}' }, ...errors(400, 401, 403) },
+          responses: { 201: { description: '{"token","record"}' }, ...errors(400, 401, 403), 409: { description: 'a live token already has the name (ERR_TOKEN_EXISTS; details: {id} of that token)', ...json(error) } },
         },
       },
       '/v1/admin/tokens/{id}': {
@@ -216,7 +216,7 @@ export function docsPage(): string {
       return `<section><h2><span class="m">${method.toUpperCase()}</span> <code>${escape(path)}</code></h2><p>${escape(op.summary)}</p>${params ? `<h3>Parameters</h3><ul>${params}</ul>` : ''}<h3>Responses</h3><ul>${responses}</ul></section>`;
     }),
   );
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(doc.info.title)} API</title>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>${escape(doc.info.title)} API</title>
 <style>body{font:14px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 @media (prefers-color-scheme:dark){body{background:#111;color:#ddd}code{color:#9cf}}
 h2{font-size:1.05rem;border-top:1px solid #8884;padding-top:1rem}.m{display:inline-block;min-width:3.5rem;font-weight:700}

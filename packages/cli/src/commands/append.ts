@@ -4,6 +4,7 @@ import { openStore, parseRecord } from '@stele/store';
 import { chooseServer } from '../credentials.js';
 import { EXIT, type Io } from '../io.js';
 import { answerError, collectorRequest } from '../remote.js';
+import { plural } from '../text.js';
 import { DIR_OPTION, UsageError, dataDir, parse } from '../usage.js';
 
 /** Events per transaction; the whole input is checked before the first one. */
@@ -37,7 +38,7 @@ export async function append(args: string[], io: Io): Promise<number> {
     }
     const size = store.log.size();
     if (values.json) io.stdout(JSON.stringify({ appended, duplicates, size }) + '\n');
-    else io.stdout(`appended ${appended} ${appended === 1 ? 'event' : 'events'} (${duplicates} ${duplicates === 1 ? 'duplicate' : 'duplicates'}); log size ${size}\n`);
+    else io.stdout(`appended ${plural(appended, 'event')} (${plural(duplicates, 'duplicate')}); log size ${size}\n`);
     return EXIT.ok;
   } finally {
     await store.log.close();
@@ -53,7 +54,7 @@ async function appendRemote(io: Io, server: string, text: string, count: number,
   const entries = (answer.body.entries ?? []) as Array<{ duplicate?: boolean }>;
   const duplicates = entries.filter((e) => e.duplicate).length;
   const result = { appended: entries.length - duplicates, duplicates, size: answer.body.size };
-  io.stdout(json ? JSON.stringify(result) + '\n' : `sent ${result.appended} events to ${server} (${duplicates} duplicates); log size ${String(result.size)}\n`);
+  io.stdout(json ? JSON.stringify(result) + '\n' : `sent ${plural(result.appended, 'event')} to ${server} (${plural(duplicates, 'duplicate')}); log size ${String(result.size)}\n`);
   return EXIT.ok;
 }
 
@@ -88,7 +89,8 @@ function parseLines(text: string): { inputs: EventInput[]; lines: number[] } {
     if (!result.ok) {
       const first = result.errors[0]!;
       const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
-      throw new UsageError(`line ${line}: ${first.field}: ${first.message} [${first.code}]${more}`);
+      // An empty field is the line as a whole (not an object): no field to name.
+      throw new UsageError(`line ${line}: ${first.field ? `${first.field}: ` : ''}${first.message} [${first.code}]${more}`);
     }
     inputs.push(result.event);
     lines.push(line);

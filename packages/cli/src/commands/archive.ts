@@ -1,10 +1,11 @@
 import {
-  ArchiveError, checkWorm, createArchiver, isLockMode, lockFor, logSource, openArchive, type ArchiveCycle, type LockMode,
+  ArchiveError, checkWorm, createArchiver, isLockMode, lockFor, logSource, openArchive, type ArchiveCycle, type LockMode, type WormStatus,
 } from '@stele/archive';
 import { openStore } from '@stele/store';
 import { S3_OPTIONS, reportArchiveError, s3Settings } from '../archiveFlags.js';
 import { EXIT, type Io } from '../io.js';
 import { progressBar } from '../progress.js';
+import { plural } from '../text.js';
 import { DIR_OPTION, UsageError, dataDir, integer, parse } from '../usage.js';
 
 /**
@@ -50,7 +51,7 @@ export async function archive(args: string[], io: Io): Promise<number> {
     });
     const cycle = await archiver.run();
     bar?.done();
-    report(io, target.url, cycle, values.json);
+    report(io, target.url, cycle, values.json, held(status, values['allow-unlocked']));
     return EXIT.ok;
   } catch (err) {
     if (err instanceof ArchiveError) return reportArchiveError(io, 'archive', err, values.json);
@@ -61,7 +62,18 @@ export async function archive(args: string[], io: Io): Promise<number> {
   }
 }
 
-function report(io: Io, url: string, cycle: ArchiveCycle, json: boolean | undefined): void {
+/**
+ * How the lock of the writes holds, as far as this store can tell: S3 with
+ * Object Lock enforces it; a directory takes it as the files' retention date,
+ * which only a WORM volume enforces (the operator vouches for it, unless
+ * --allow-unlocked says it is not one); anything else holds no lock at all.
+ */
+function held(status: WormStatus, allowUnlocked: boolean | undefined): 'locked' | 'retained' | 'unlocked' {
+  if (status.objectLock) return 'locked';
+  return status.unverifiable && !allowUnlocked ? 'retained' : 'unlocked';
+}
+
+function report(io: Io, url: string, cycle: ArchiveCycle, json: boolean | undefined, holds: ReturnType<typeof held>): void {
   const lock = cycle.lock ? { mode: cycle.lock.mode, retainUntil: cycle.lock.retainUntil.toISOString() } : null;
   if (json) {
     const { lock: _lock, ...rest } = cycle;
@@ -72,6 +84,9 @@ function report(io: Io, url: string, cycle: ArchiveCycle, json: boolean | undefi
     io.stdout(`the log is empty: nothing archived to ${url}\n`);
     return;
   }
-  const held = lock ? `, locked ${lock.mode} until ${lock.retainUntil}` : ', without Object Lock';
-  io.stdout(`archived ${cycle.size} entries to ${url}: ${cycle.created} objects written, ${cycle.existing} already there; ${cycle.checkpoint}${held}\n`);
+  // A lock is worth telling only of objects written now, on a store that holds it (an unlocked one was warned of).
+  let kept = '';
+  if (lock && cycle.created > 0 && holds === 'locked') kept = `, locked ${lock.mode} until ${lock.retainUntil}`;
+  else if (lock && cycle.created > 0 && holds === 'retained') kept = `, committed read-only with retention until ${lock.retainUntil}`;
+  io.stdout(`archived ${plural(cycle.size, 'entry', 'entries')} to ${url}: ${plural(cycle.created, 'object')} written, ${cycle.existing} already there; ${cycle.checkpoint}${kept}\n`);
 }

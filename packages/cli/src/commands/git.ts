@@ -6,7 +6,8 @@ import { serverKey } from '../credentials.js';
 import { commitEvent, git, pushEvent, repositoryOf } from '../gitReport.js';
 import { EXIT, type Io } from '../io.js';
 import { lockSpool, readSpooled, reject, spooled, spoolEvent, unspool } from '../spool.js';
-import { UsageError, parse } from '../usage.js';
+import { plural } from '../text.js';
+import { UsageError, parse, subcommand, subcommandError } from '../usage.js';
 
 /**
  * `stele git install-hook [--server] [--repo PATH] [--collector URL]
@@ -19,7 +20,7 @@ import { UsageError, parse } from '../usage.js';
  * delivers the spool (exit 1 while the collector cannot be reached).
  */
 export async function gitCommand(args: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = args;
+  const { sub, rest } = subcommand(args, { ...INSTALL_OPTIONS, ...HOOK_OPTIONS, ...FLUSH_OPTIONS });
   switch (sub) {
     case 'install-hook':
       return installHook(rest, io);
@@ -28,9 +29,20 @@ export async function gitCommand(args: string[], io: Io): Promise<number> {
     case 'flush':
       return flush(rest, io);
     default:
-      throw new UsageError('usage: stele git install-hook [--server] [--repo PATH] | stele git flush [--repo PATH] (see stele --help)');
+      throw subcommandError('git', sub, 'install-hook --collector URL [--server] [--repo PATH] | flush [--repo PATH]');
   }
 }
+
+const INSTALL_OPTIONS = {
+  server: { type: 'boolean' },
+  repo: { type: 'string' },
+  collector: { type: 'string' },
+  'token-file': { type: 'string' },
+  'repository-url': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+const HOOK_OPTIONS = { commit: { type: 'string' }, branch: { type: 'string' } } as const;
+const FLUSH_OPTIONS = { repo: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' } } as const;
 
 /** What install-hook leaves in `<git dir>/stele/config.json`. */
 interface HookConfig {
@@ -85,19 +97,13 @@ function hookScript(name: 'post-commit' | 'post-receive'): string {
 }
 
 async function installHook(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, {
-    server: { type: 'boolean' },
-    repo: { type: 'string' },
-    collector: { type: 'string' },
-    'token-file': { type: 'string' },
-    'repository-url': { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values } = parse(args, INSTALL_OPTIONS);
   const repo = resolve(io.cwd, values.repo ?? '.');
   const gitDir = gitDirOf(repo);
   const collector = values.collector ?? io.env.STELE_SERVER;
   if (!collector) throw new UsageError('name the collector: --collector URL (or $STELE_SERVER)');
-  const server = serverKey(collector);
+  // --server is install-hook's own flag (a server-side hook): the URL comes from --collector.
+  const server = serverKey(collector, values.collector !== undefined ? '--collector' : '$STELE_SERVER');
   let token = io.env.STELE_TOKEN;
   if (values['token-file'] !== undefined) {
     try {
@@ -136,7 +142,7 @@ async function installHook(args: string[], io: Io): Promise<number> {
 /** The hook itself: spool, start a background delivery, exit 0 whatever happens. */
 async function runHook(args: string[], io: Io): Promise<number> {
   try {
-    const { values, positionals } = parse(args, { commit: { type: 'string' }, branch: { type: 'string' } }, 1);
+    const { values, positionals } = parse(args, HOOK_OPTIONS, 1);
     const name = positionals[0];
     const gitDir = git(io.cwd, ['rev-parse', '--absolute-git-dir']);
     const dir = steleDir(gitDir);
@@ -178,7 +184,7 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 const REFUSED = new Set([400, 409, 413, 415, 422]);
 
 async function flush(args: string[], io: Io): Promise<number> {
-  const { values } = parse(args, { repo: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean' } });
+  const { values } = parse(args, FLUSH_OPTIONS);
   const gitDir = gitDirOf(resolve(io.cwd, values.repo ?? '.'));
   const dir = steleDir(gitDir);
   const spool = join(dir, 'spool');
@@ -234,7 +240,7 @@ async function flush(args: string[], io: Io): Promise<number> {
     release();
   }
   if (values.json) io.stdout(JSON.stringify({ ...totals, ...(failure && { error: failure }) }) + '\n');
-  else if (!values.quiet) io.stdout(`sent ${totals.sent} events, ${totals.rejected} refused (kept in ${join(spool, 'rejected')}), ${totals.remaining} still spooled\n`);
+  else if (!values.quiet) io.stdout(`sent ${plural(totals.sent, 'event')}, ${totals.rejected} refused (kept in ${join(spool, 'rejected')}), ${totals.remaining} still spooled\n`);
   if (failure && !values.json && !values.quiet) io.stderr(`stele git flush: ${failure}\n`);
   return failure ? EXIT.failed : EXIT.ok;
 }

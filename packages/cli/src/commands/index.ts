@@ -46,8 +46,9 @@ Usage: stele <command> [options]   (data directory: --dir D, else $STELE_DIR, el
           [--no-latest] [--allow-unlocked] [--json]
                                             copy the log to write-once storage (S3 Object Lock),
                                             never overwriting or deleting (docs/ARCHIVE.md)
-  query   [--actor A] [--action X] [--source S] [--target T] [--ticket T] [--since T]
-          [--until T] [--text Q] [--limit N] [--config FILE] [--json | --csv | --format ocsf]
+  query   [--actor A] [--action X] [--source S] [--target T] [--outcome success|failure|unknown]
+          [--ticket T] [--since T] [--until T] [--text Q] [--limit N] [--config FILE]
+          [--json | --csv | --format ocsf]
                                             an actor finds every identifier of the person it names
   proof   (--index N | --id ID) [--size S] [--json]
                                             an inclusion proof and its signed checkpoint
@@ -64,8 +65,9 @@ Usage: stele <command> [options]   (data directory: --dir D, else $STELE_DIR, el
   ingest  cloudtrail PATH|s3://BUCKET/PREFIX [--server URL] [--state FILE] [--endpoint URL]
           [--region R] [--json]             append delivered CloudTrail log files, each file once
   git     install-hook [--server] [--repo PATH] --collector URL [--token-file F]
-                                            report commits (post-commit) or, with --server, pushes
-                                            (post-receive); spooled when the collector is down
+          [--repository-url URL] [--json]   report commits (post-commit) or, with --server, pushes
+                                            (post-receive); spooled when the collector is down;
+                                            --repository-url: the repository's id (else origin's URL)
   git     flush [--repo PATH] [--json]      deliver a repository's spooled events now
   kube-webhook-config --server URL [--cluster NAME] [--token-file F] [--ca-file F] [--json]
                                             the API server's --audit-webhook-config-file

@@ -8,7 +8,8 @@ import { openStore } from '@stele/store';
 import { chooseServer } from '../credentials.js';
 import { EXIT, type Io } from '../io.js';
 import { answerError, collectorRequest } from '../remote.js';
-import { DIR_OPTION, UsageError, dataDir, parse } from '../usage.js';
+import { oneLine, plural } from '../text.js';
+import { DIR_OPTION, UsageError, dataDir, parse, subcommand, subcommandError } from '../usage.js';
 
 /**
  * `stele ingest cloudtrail PATH|s3://BUCKET[/PREFIX] [--server URL | --dir D]
@@ -20,16 +21,9 @@ import { DIR_OPTION, UsageError, dataDir, parse } from '../usage.js';
  * state file never appends a record twice.
  */
 export async function ingest(args: string[], io: Io): Promise<number> {
-  const [kind, ...rest] = args;
-  if (kind !== 'cloudtrail') throw new UsageError('usage: stele ingest cloudtrail PATH|s3://BUCKET/PREFIX [--server URL] (see stele --help)');
-  const { values, positionals } = parse(rest, {
-    ...DIR_OPTION,
-    server: { type: 'string' },
-    state: { type: 'string' },
-    endpoint: { type: 'string' },
-    region: { type: 'string' },
-    json: { type: 'boolean' },
-  }, 1);
+  const { sub: kind, rest } = subcommand(args, OPTIONS);
+  const { values, positionals } = parse(rest, OPTIONS, 1);
+  if (kind !== 'cloudtrail') throw subcommandError('ingest', kind, 'cloudtrail PATH|s3://BUCKET/PREFIX [--server URL]');
   const location = positionals[0];
   if (location === undefined) throw new UsageError('name the CloudTrail files: a folder, or s3://BUCKET/PREFIX');
   const server = values.server !== undefined ? chooseServer(io, values.server) : undefined;
@@ -40,8 +34,9 @@ export async function ingest(args: string[], io: Io): Promise<number> {
   const read = new Set(state.sources[sourceKey] ?? []);
 
   const fresh = files.filter((f) => !read.has(f.key));
-  const totals = { files: fresh.length, skipped: files.length - fresh.length, records: 0, appended: 0, duplicates: 0, size: 0 as number | undefined };
   const deliver = server ? remoteDelivery(io, server) : await localDelivery(dataDir(io, values.dir));
+  // The log's size after the run: the local log's own, a collector's as its last answer gave it (null when nothing was sent).
+  const totals = { files: fresh.length, skipped: files.length - fresh.length, records: 0, appended: 0, duplicates: 0, size: deliver.size() };
   try {
     for (const file of fresh) {
       const bytes = await file.read();
@@ -55,7 +50,7 @@ export async function ingest(args: string[], io: Io): Promise<number> {
       totals.records += result.appended + result.duplicates;
       totals.appended += result.appended;
       totals.duplicates += result.duplicates;
-      totals.size = result.size;
+      totals.size = result.size ?? null;
       // Saved after each file: a crash re-reads at most the file in flight, whose records are duplicates then.
       read.add(file.key);
       state.sources[sourceKey] = [...read];
@@ -66,9 +61,18 @@ export async function ingest(args: string[], io: Io): Promise<number> {
     await deliver.close();
   }
   if (values.json) io.stdout(JSON.stringify(totals) + '\n');
-  else io.stdout(`read ${totals.files} new files (${totals.skipped} read before): ${totals.appended} events appended, ${totals.duplicates} already in the log\n`);
+  else io.stdout(`read ${plural(totals.files, 'new file')} (${totals.skipped} read before): ${plural(totals.appended, 'event')} appended, ${totals.duplicates} already in the log\n`);
   return EXIT.ok;
 }
+
+const OPTIONS = {
+  ...DIR_OPTION,
+  server: { type: 'string' },
+  state: { type: 'string' },
+  endpoint: { type: 'string' },
+  region: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
 
 /** A CloudTrail file to read: its key (path or object key) and its bytes. */
 interface LogFile {
@@ -131,6 +135,8 @@ async function s3Files(io: Io, location: string, endpoint: string | undefined, r
 /** Where the records go: a collector, or the local log. */
 interface Delivery {
   send(bytes: Uint8Array, key: string): Promise<{ appended: number; duplicates: number; size: number | undefined }>;
+  /** The log's size as known before anything is sent: null for a collector (not asked). */
+  size(): number | null;
   close(): Promise<void>;
 }
 
@@ -150,6 +156,7 @@ function remoteDelivery(io: Io, server: string): Delivery {
       const duplicates = entries.filter((e) => e.duplicate).length;
       return { appended: entries.length - duplicates, duplicates, size: answer.body.size as number };
     },
+    size: () => null,
     close: async () => undefined,
   };
 }
@@ -160,11 +167,18 @@ async function localDelivery(dir: string): Promise<Delivery> {
   const { submitter } = localActor();
   return {
     async send(bytes, key) {
+      let text: string;
+      try {
+        text = Buffer.from(gzipped(bytes) ? gunzipSync(bytes) : bytes).toString('utf8');
+      } catch (err) {
+        throw new UsageError(`${key}: a damaged gzip file: ${(err as Error).message}`);
+      }
       let body: unknown;
       try {
-        body = JSON.parse(Buffer.from(gzipped(bytes) ? gunzipSync(bytes) : bytes).toString('utf8'));
+        body = JSON.parse(text);
       } catch (err) {
-        throw new UsageError(`${key}: not gzip or not JSON: ${(err as Error).message}`);
+        // JSON.parse quotes the text it choked on, newlines and all: escaped, the message stays one line.
+        throw new UsageError(`${key}: not JSON: ${oneLine((err as Error).message)}`);
       }
       const events = cloudtrailEvents(body, { maxObjectBytes: 8192, tickets });
       if (events.length === 0) return { appended: 0, duplicates: 0, size: store.log.size() };
@@ -172,6 +186,7 @@ async function localDelivery(dir: string): Promise<Delivery> {
       const duplicates = result.entries.filter((e) => e.duplicate).length;
       return { appended: result.entries.length - duplicates, duplicates, size: result.size };
     },
+    size: () => store.log.size(),
     close: () => store.log.close(),
   };
 }

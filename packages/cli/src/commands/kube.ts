@@ -5,6 +5,7 @@ import { hasStore, openStore } from '@stele/store';
 import { serverKey } from '../credentials.js';
 import { EXIT, type Io } from '../io.js';
 import { DIR_OPTION, UsageError, dataDir, parse } from '../usage.js';
+import { createUnique } from './token.js';
 
 /**
  * `stele kube-webhook-config --server URL [--cluster NAME] [--token-file F]
@@ -25,6 +26,8 @@ export async function kubeWebhookConfig(args: string[], io: Io): Promise<number>
   });
   const server = values.server ?? io.env.STELE_SERVER;
   if (!server) throw new UsageError('name the collector as the API server reaches it: --server URL');
+  // The URL before the token: a bad one must not cost a token created for nothing.
+  const origin = serverKey(server, values.server !== undefined ? '--server' : '$STELE_SERVER');
   const cluster = values.cluster;
   if (cluster !== undefined && !/^[a-z0-9][a-z0-9.-]{0,39}$/.test(cluster)) throw new UsageError('--cluster is 1 to 40 of a-z, 0-9, "." and "-"');
   const read = (flag: string, path: string) => {
@@ -37,7 +40,7 @@ export async function kubeWebhookConfig(args: string[], io: Io): Promise<number>
   let token = values['token-file'] !== undefined ? read('--token-file', values['token-file']).toString('utf8').trim() : io.env.STELE_TOKEN;
   if (values['token-file'] !== undefined && !token) throw new UsageError(`${values['token-file']} holds no token`);
   if (!token) token = await createToken(dataDir(io, values.dir), `kube-audit-${cluster ?? 'cluster'}`, io);
-  const url = `${serverKey(server)}${new URL(server).pathname.replace(/\/$/, '')}/v1/sources/kubernetes${cluster ? `?cluster=${cluster}` : ''}`;
+  const url = `${origin}${new URL(server).pathname.replace(/\/$/, '')}/v1/sources/kubernetes${cluster ? `?cluster=${cluster}` : ''}`;
   const ca = values['ca-file'] !== undefined ? read('--ca-file', values['ca-file']).toString('base64') : undefined;
   const config = {
     apiVersion: 'v1',
@@ -84,7 +87,7 @@ async function createToken(dir: string, name: string, io: Io): Promise<string> {
   if (!hasStore(dir)) throw new UsageError(`give the API server a token: --token-file F or $STELE_TOKEN (or --dir with the collector's data directory to create one)`);
   const tokens = openTokenStore(dir);
   try {
-    const { token, record } = tokens.create(name, 'ingest');
+    const { token, record } = createUnique(tokens, name, 'ingest', 'or pass its secret with --token-file F, or choose another --cluster');
     const store = await openStore(dir);
     try {
       const { actor, submitter } = localActor();

@@ -5,9 +5,11 @@ import { EXIT, type Io } from '../io.js';
 import { parseWhen } from '../time.js';
 import { DIR_OPTION, UsageError, dataDir, integer, parse } from '../usage.js';
 
+const OUTCOMES = ['success', 'failure', 'unknown'];
+
 /**
  * `stele query [--dir D] [--actor A] [--action X] [--source S] [--target T]
- * [--ticket T] [--since T] [--until T] [--text Q] [--limit N] [--config FILE]
+ * [--outcome success|failure|unknown] [--ticket T] [--since T] [--until T] [--text Q] [--limit N] [--config FILE]
  * [--json | --csv | --format ocsf]`: newest first. `--json` prints one stored
  * record per line (JSON Lines), `--format ocsf` one OCSF event per line. An
  * actor is expanded to every identifier of the person it names (the
@@ -20,6 +22,7 @@ export async function query(args: string[], io: Io): Promise<number> {
     action: { type: 'string' },
     source: { type: 'string' },
     target: { type: 'string' },
+    outcome: { type: 'string' },
     since: { type: 'string' },
     until: { type: 'string' },
     text: { type: 'string' },
@@ -40,14 +43,21 @@ export async function query(args: string[], io: Io): Promise<number> {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
   }
+  if (values.outcome !== undefined && !OUTCOMES.includes(values.outcome)) throw new UsageError(`--outcome is success, failure or unknown, not ${JSON.stringify(values.outcome)}`);
   const now = Date.now();
+  const since = values.since === undefined ? undefined : parseWhen('since', values.since, now);
+  const until = values.until === undefined ? undefined : parseWhen('until', values.until, now);
+  if (since !== undefined && until !== undefined && since > until) {
+    throw new UsageError(`--since ${values.since} is after --until ${values.until}: no event can match (a duration counts back from now)`);
+  }
   const filter: QueryFilter = {
     actor: values.actor,
     action: values.action,
     source: values.source,
     target: values.target,
-    since: values.since === undefined ? undefined : parseWhen('since', values.since, now),
-    until: values.until === undefined ? undefined : parseWhen('until', values.until, now),
+    outcome: values.outcome,
+    since,
+    until,
     text: values.text,
     limit: integer('limit', values.limit, 1) ?? 100,
   };

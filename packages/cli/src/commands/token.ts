@@ -1,7 +1,10 @@
-import { localActor, openTokenStore, recordAdmin, SCOPES, type Scope } from '@stele/server';
+import { localActor, openTokenStore, recordAdmin, SCOPES, type Scope, type TokenRecord, type TokenStore } from '@stele/server';
 import { hasStore, openStore } from '@stele/store';
 import { EXIT, type Io } from '../io.js';
-import { DIR_OPTION, UsageError, dataDir, parse } from '../usage.js';
+import { DIR_OPTION, UsageError, dataDir, parse, subcommand, subcommandError } from '../usage.js';
+
+const OPTIONS = { ...DIR_OPTION, name: { type: 'string' }, scope: { type: 'string' }, json: { type: 'boolean' } } as const;
+const SUBCOMMANDS = ['create', 'list', 'revoke'];
 
 /**
  * `stele token create --name N --scope ingest|read|admin`, `stele token list`,
@@ -10,8 +13,9 @@ import { DIR_OPTION, UsageError, dataDir, parse } from '../usage.js';
  * the log itself (source stele).
  */
 export async function token(args: string[], io: Io): Promise<number> {
-  const [sub, ...rest] = args;
-  const { values, positionals } = parse(rest, { ...DIR_OPTION, name: { type: 'string' }, scope: { type: 'string' }, json: { type: 'boolean' } }, 1);
+  const { sub, rest } = subcommand(args, OPTIONS);
+  const { values, positionals } = parse(rest, OPTIONS, sub === 'revoke' ? 1 : 0);
+  if (sub === undefined || !SUBCOMMANDS.includes(sub)) throw subcommandError('token', sub, 'create|list|revoke [--dir D]');
   const dir = dataDir(io, values.dir);
   if (!hasStore(dir)) throw new UsageError(`no log in ${dir} (run stele init or stele serve)`);
   const tokens = openTokenStore(dir);
@@ -21,7 +25,7 @@ export async function token(args: string[], io: Io): Promise<number> {
         if (!values.name) throw new UsageError('--name is required');
         if (!/^[\x21-\x7e]{1,64}$/.test(values.name)) throw new UsageError('--name is 1 to 64 printable ASCII characters without spaces');
         if (!SCOPES.includes(values.scope as Scope)) throw new UsageError(`--scope must be one of ${SCOPES.join(', ')}`);
-        const { token: secret, record } = tokens.create(values.name, values.scope as Scope);
+        const { token: secret, record } = createUnique(tokens, values.name, values.scope as Scope, 'or choose another --name');
         await audit(dir, 'token.create', record);
         io.stdout(values.json ? JSON.stringify({ token: secret, ...record }) + '\n' : secret + '\n');
         io.stderr(`stele token: created ${record.scope} token ${record.name} (id ${record.id}); it is shown only now\n`);
@@ -49,7 +53,7 @@ export async function token(args: string[], io: Io): Promise<number> {
         return EXIT.ok;
       }
       default:
-        throw new UsageError('usage: stele token create|list|revoke (see stele --help)');
+        throw subcommandError('token', sub, 'create|list|revoke [--dir D]');
     }
   } finally {
     tokens.close();
@@ -63,5 +67,20 @@ async function audit(dir: string, action: string, record: { id: string; name: st
     await recordAdmin(store.log, action, { actor, submitter, target: { type: 'token', id: record.id, name: record.name }, details: { scope: record.scope } });
   } finally {
     await store.log.close();
+  }
+}
+
+/**
+ * A new token, or (when a live one has the name) a usage error saying so and
+ * how to go on: revoke that one, or `otherwise`.
+ */
+export function createUnique(tokens: TokenStore, name: string, scope: Scope, otherwise: string): { token: string; record: TokenRecord } {
+  try {
+    return tokens.create(name, scope);
+  } catch (err) {
+    // TokenExistsError, told by its code: the class is the token store's own.
+    const existing = (err as { code?: unknown; existing?: TokenRecord }).code === 'ERR_TOKEN_EXISTS' ? (err as { existing: TokenRecord }).existing : undefined;
+    if (existing === undefined) throw err;
+    throw new UsageError(`a live token is already named ${name} (id ${existing.id}): revoke it first (stele token revoke ${existing.id}), ${otherwise}`);
   }
 }

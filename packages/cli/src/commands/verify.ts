@@ -45,7 +45,7 @@ export async function verify(args: string[], io: Io): Promise<number> {
     });
     bar?.done();
     if (values.json) io.stdout(JSON.stringify(result) + '\n');
-    else if (result.ok) io.stdout(`ok: ${result.size} entries verified; root ${result.root}\n`);
+    else if (result.ok) io.stdout(`ok: ${result.size} ${result.size === 1 ? 'entry' : 'entries'} verified; root ${result.root}\n`);
     else io.stdout(`FAILED${result.index === null ? '' : ` at index ${result.index}`}: ${result.code}: ${result.message}\n`);
     return result.ok ? EXIT.ok : EXIT.failed;
   } finally {
@@ -62,6 +62,14 @@ function readText(path: string, flag: string): string {
 }
 
 async function pinnedVerifier(value: string) {
-  const key = value.includes('+') && !existsSync(value) ? value : readText(value, '--key').trim();
-  return createVerifier(key);
+  if (value.includes('+') && !existsSync(value)) return createVerifier(value);
+  let text;
+  try {
+    text = readFileSync(value, 'utf8');
+  } catch (err) {
+    // Not a key (which has a "+": name+hash+key), and no file of that name either.
+    const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new UsageError(`--key ${JSON.stringify(value)} is neither a verifier key (name+hash+key) nor a readable file (${why})`);
+  }
+  return createVerifier(text.trim());
 }

@@ -1,9 +1,10 @@
-import { ArchiveError, openArchive, verifyArchive } from '@stele/archive';
+import { ArchiveError, objectUrl, openArchive, verifyArchive } from '@stele/archive';
 import type { NoteVerifier } from '@stele/log';
 import { nodeHasher } from '@stele/store';
 import { reportArchiveError, s3Settings } from '../archiveFlags.js';
 import { EXIT, type Io } from '../io.js';
 import { progressBar } from '../progress.js';
+import { plural } from '../text.js';
 import { integer } from '../usage.js';
 
 /** What `stele verify --archive` was given. */
@@ -33,8 +34,9 @@ export async function verifyArchived(io: Io, options: VerifyArchivedOptions): Pr
     bar?.done();
     if (options.json) io.stdout(JSON.stringify({ archive: reader.url, ...result }) + '\n');
     else if (result.ok) {
-      io.stdout(`ok: ${reader.url}: ${result.size} entries, ${result.checkpoints} checkpoints, ${result.objects} objects verified; root ${result.root}${result.pending ? ` (${result.pending} files of a later tree not yet covered by a checkpoint)` : ''}\n`);
-    } else io.stdout(`FAILED: ${reader.url}${result.path ? `${result.path}` : ''}: ${result.code}: ${result.message}\n`);
+      const counts = `${plural(result.size, 'entry', 'entries')}, ${plural(result.checkpoints, 'checkpoint')}, ${plural(result.objects, 'object')}`;
+      io.stdout(`ok: ${reader.url}: ${counts} verified; root ${result.root}${result.pending ? ` (${plural(result.pending, 'file')} of a later tree not yet covered by a checkpoint)` : ''}\n`);
+    } else io.stdout(`FAILED: ${result.path ? objectUrl(reader.url, result.path) : reader.url}: ${result.code}: ${result.message}\n`);
     return result.ok ? EXIT.ok : EXIT.failed;
   } catch (err) {
     if (err instanceof ArchiveError) return reportArchiveError(io, 'verify', err, options.json);

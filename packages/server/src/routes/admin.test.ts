@@ -78,3 +78,13 @@ test('a malformed create is a 400 and records nothing', async () => {
   expect((await h.inject({ method: 'POST', url: '/v1/admin/tokens', headers: bearer(h.admin), payload: { name: 'ok', scope: 'root' } })).statusCode).toBe(400);
   expect(await h.store.log.query({ source: 'stele', action: 'token.create', limit: 1 })).toHaveLength(0);
 });
+
+test('a create with the name of a live token is a 409 ERR_TOKEN_EXISTS naming it, and records nothing', async () => {
+  const h = await start();
+  const taken = await h.inject({ method: 'POST', url: '/v1/admin/tokens', headers: bearer(h.admin), payload: { name: 'reader', scope: 'ingest' } });
+  expect(taken.statusCode).toBe(409);
+  const reader = h.tokens.list().find((t) => t.name === 'reader')!;
+  expect(taken.json()).toEqual({ error: { code: 'ERR_TOKEN_EXISTS', message: `a live token is already named reader (id ${reader.id}): revoke it first, or choose another name`, details: { id: reader.id } } });
+  expect(h.tokens.list()).toHaveLength(2);
+  expect(await h.store.log.query({ source: 'stele', action: 'token.create', limit: 1 })).toHaveLength(0);
+});

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { recordAdmin } from '../audit.js';
 import { submitterFor } from '../auth/bind.js';
 import type { Principal } from '../auth/guard.js';
-import { SCOPES, type Scope } from '../auth/tokenStore.js';
+import { SCOPES, TokenExistsError, type Scope } from '../auth/tokenStore.js';
 import { ApiError } from '../errors.js';
 import type { AppContext } from '../context.js';
 
@@ -43,7 +43,14 @@ export function adminRoutes(app: FastifyInstance, ctx: AppContext): void {
     if (typeof name !== 'string' || !/^[\x21-\x7e]{1,64}$/.test(name)) throw new ApiError(400, 'ERR_BAD_REQUEST', 'name: 1 to 64 printable ASCII characters without spaces');
     if (typeof scope !== 'string' || !SCOPES.includes(scope as Scope)) throw new ApiError(400, 'ERR_BAD_REQUEST', `scope: one of ${SCOPES.join(', ')}`);
     const tokens = store();
-    const { token, record } = tokens.create(name, scope as Scope);
+    let created;
+    try {
+      created = tokens.create(name, scope as Scope);
+    } catch (err) {
+      if (err instanceof TokenExistsError) throw new ApiError(409, 'ERR_TOKEN_EXISTS', `${err.message}: revoke it first, or choose another name`, { id: err.existing.id });
+      throw err;
+    }
+    const { token, record } = created;
     try {
       await recordAdmin(ctx.store.log, 'token.create', { ...adminActor(request.principal!), target: { type: 'token', id: record.id, name: record.name }, details: { scope: record.scope } });
     } catch (err) {

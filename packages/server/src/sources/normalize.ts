@@ -28,7 +28,9 @@ export interface PayloadProblem {
 export class PayloadError extends Error {
   readonly code = 'ERR_PAYLOAD_INVALID';
   constructor(readonly problems: PayloadProblem[]) {
-    super(problems.length === 1 ? `${problems[0]!.field}: ${problems[0]!.message}` : `${problems.length} problems, the first: ${problems[0]?.field}: ${problems[0]?.message}`);
+    // An empty field is the payload (or item) as a whole: nothing to name before the message.
+    const say = (p: PayloadProblem | undefined) => (p === undefined ? '' : `${p.field ? `${p.field}: ` : ''}${p.message}`);
+    super(problems.length === 1 ? say(problems[0]) : `${problems.length} problems, the first: ${say(problems[0])}`);
     this.name = 'PayloadError';
   }
 }
