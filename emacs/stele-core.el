@@ -184,5 +184,9 @@ Called once per installation (device id, HMAC key), so a process is fine."
                                               (emacs-pid) (system-name)))
                  0 (* 2 bytes)))))
 
+(defun stele--count (n singular &optional plural)
+  "N followed by SINGULAR, or by PLURAL (SINGULAR with an s) unless N is 1."
+  (format "%d %s" n (if (= n 1) singular (or plural (concat singular "s")))))
+
 (provide 'stele-core)
 ;;; stele-core.el ends here

@@ -64,7 +64,7 @@ event's id."
                  (mapconcat (lambda (d) (format "%s (seq %d)" (stele--device-id d) (stele--device-seq d)))
                             stele--devices ", ")
                "none held (stele-mode is off)"))
-     (format "Spool:            %d events waiting in %s\n" (stele--spool-count) (stele--dir "devices"))
+     (format "Spool:            %s waiting in %s\n" (stele--count (stele--spool-count) "event") (stele--dir "devices"))
      (format "Last delivery:    %s\n" (or (plist-get state :last-delivery) "never"))
      (if stele--last-error (format "Last error:       %s\n" stele--last-error) "")
      (format "Last checkpoint:  %s\n"

@@ -185,8 +185,8 @@ Warns loudly on any mismatch."
         ((plist-get result :unchecked)
          (message "Stele: receipts not verified: %s" (plist-get result :unchecked)))
         (t
-         (message "Stele: %d events verified in the log of size %s; consistent with the checkpoints seen"
-                  (plist-get result :checked) (car (plist-get result :checkpoint)))))))
+         (message "Stele: %s verified in the log of size %s; consistent with the checkpoints seen"
+                  (stele--count (plist-get result :checked) "event") (car (plist-get result :checkpoint)))))))
    all))
 
 (provide 'stele-verify)

@@ -126,5 +126,10 @@
     (should (equal (stele-json-encode (stele--sent-form record))
                    "{\"actor\":{\"id\":\"root\",\"verified\":false}}"))))
 
+(ert-deftest stele-count-agrees-with-its-number ()
+  (should (equal (stele--count 1 "event") "1 event"))
+  (should (equal (stele--count 0 "event") "0 events"))
+  (should (equal (stele--count 2 "entry" "entries") "2 entries")))
+
 (provide 'stele-unit-test)
 ;;; stele-unit-test.el ends here
