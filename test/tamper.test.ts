@@ -8,7 +8,7 @@
 import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import { CompactRange, createSigner, formatCheckpoint, hashNodes, signNote } from '@stele/log';
 import { nodeHasher, openStore } from '@stele/store';
 import { openRaw, removeTempDirs, requireBuild, seedEvent, seedLog, stele, steleJson, tamper, tempDir } from './helpers.js';
@@ -67,6 +67,21 @@ function oneByteEdit(db: Database.Database, idx: number, from: string, to: strin
 function writeEntry(db: Database.Database, idx: number, data: Buffer, rehash: boolean): void {
   db.prepare('UPDATE entries SET data = ? WHERE idx = ?').run(data, idx);
   if (rehash) db.prepare('UPDATE entries SET leaf_hash = ? WHERE idx = ?').run(Buffer.from(nodeHasher.hashLeaf(data)), idx);
+}
+
+/**
+ * Puts back the append-only triggers `tamper` dropped, copied from the
+ * pristine log, as an attacker covering their tracks would: `stele verify`
+ * reports dropped ones (ERR_GUARDS_MISSING), so a change meant to pass plain
+ * verify needs them back.
+ */
+function restoreGuards(db: Database.Database): void {
+  const source = new Database(join(pristine, 'stele.db'), { readonly: true });
+  try {
+    for (const sql of source.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger'").pluck().all() as string[]) db.exec(sql);
+  } finally {
+    source.close();
+  }
 }
 
 const historyNote = (db: Database.Database, size: number): string =>
@@ -451,6 +466,7 @@ describe('rollback and --against', () => {
       db.prepare('DELETE FROM tree_hashes WHERE (idx + 1) << level > 500').run();
       db.prepare('DELETE FROM checkpoints WHERE size > 500').run();
       db.prepare('UPDATE checkpoint_latest SET size = c.size, created = c.created, note = c.note FROM (SELECT * FROM checkpoints WHERE size = 500) AS c').run();
+      restoreGuards(db);
     });
     const plain = await verify(dir);
     expect(plain.code).toBe(0);
@@ -521,6 +537,7 @@ describe('rollback and --against', () => {
       }
       for (const [size, note] of notes) db.prepare('UPDATE checkpoints SET note = ? WHERE size = ?').run(note, size);
       db.prepare('UPDATE checkpoint_latest SET note = ?').run(notes.get(600));
+      restoreGuards(db);
     } finally {
       db.close();
     }

@@ -233,4 +233,15 @@ export const conformanceCases: ConformanceCase[] = [
       assert.equal((await short.finish(4))?.index, 4);
     }),
   },
+  {
+    name: 'storage the driver created has its guards intact (when the driver has guards), also after reopening',
+    run: (make) => withFixture(make, async (fixture) => {
+      if (!fixture.driver.guardProblems) return;
+      await fixture.driver.commit(batch(0, 3));
+      assert.deepEqual(await fixture.driver.guardProblems(), []);
+      await fixture.driver.close();
+      fixture.driver = await fixture.reopen();
+      assert.deepEqual(await fixture.driver.guardProblems!(), []);
+    }),
+  },
 ];

@@ -8,6 +8,7 @@ import { createNodeSigner } from './signer.js';
 import type { LogDriver } from './driver.js';
 import { openLog, type Log, type LogOptions } from './log.js';
 import { openSqliteDriver } from './sqlite/driver.js';
+import { describeGuards } from './verifyGuards.js';
 import { commitOnWriterThread, sealOnWriterThread } from './writer/writerThread.js';
 
 /** The files of a data directory. */
@@ -164,6 +165,18 @@ export async function openForAudit(dir: string): Promise<AuditedStore> {
   return { driver, origin, verifierKey, verifier };
 }
 
+/**
+ * Refuses to append to a store whose guards against changing committed rows
+ * are missing or altered, closing the driver. Not restored: that would hide
+ * the change from the next `stele verify`, which reports it.
+ */
+async function refuseUnguarded(driver: LogDriver): Promise<void> {
+  const problems = (await driver.guardProblems?.()) ?? [];
+  if (problems.length === 0) return;
+  await driver.close();
+  throw new StoreError('ERR_STORE_CORRUPT', `${describeGuards(problems, false)}; run stele verify`);
+}
+
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions extends Omit<LogOptions, 'driver' | 'signer' | 'origin' | 'sealer'> {
   /** `read` loads no signer key, so the log cannot be appended to (default `append`). */
@@ -201,6 +214,7 @@ export async function openStore(dir: string, options: OpenStoreOptions = {}): Pr
     signer = await createNodeSigner(signerKey);
   }
   const sqlite = openSqliteDriver({ path: join(dir, DATA_FILES.database) });
+  if (signerKey !== undefined) await refuseUnguarded(sqlite);
   const driver = signerKey !== undefined && writerThread === 'commit' ? commitOnWriterThread(sqlite) : sqlite;
   const sealer = signerKey !== undefined && writerThread === 'seal' ? sealOnWriterThread(sqlite, signerKey) : undefined;
   try {

@@ -92,6 +92,20 @@ export interface IndexChecker {
   finish(size: number): Promise<IndexProblem | undefined>;
 }
 
+/**
+ * A guard of the storage against changing or removing committed rows (a
+ * SQLite trigger, say) that is not as the driver creates it, found by
+ * {@link LogDriver.guardProblems}.
+ */
+export interface GuardProblem {
+  /** The table (or whatever the driver stores the log in) the guard is on. */
+  table: string;
+  /** The guard's name. */
+  guard: string;
+  /** `missing`; `altered`: there, but not what the driver creates; `unexpected`: one the driver never creates. */
+  kind: 'missing' | 'altered' | 'unexpected';
+}
+
 /** Filters of a query; every one optional, all combined with AND. */
 export interface QueryFilter {
   /** Matches the actor's id or email. */
@@ -161,5 +175,13 @@ export interface LogDriver {
   scanHashes(level: number, start: number, end: number): Promise<Map<number, Uint8Array>>;
   /** Verification: a checker of the query index. */
   indexChecker(): IndexChecker;
+  /**
+   * Verification: the guards the storage itself keeps against changing or
+   * removing committed rows, compared with what the driver creates; empty
+   * when all are intact. Only for a driver whose storage has such guards of
+   * its own; writers MUST NOT restore a missing one quietly (that would hide
+   * the change from the next verification).
+   */
+  guardProblems?(): Promise<GuardProblem[]>;
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import { readerSourceOf } from './readerSource.js';
 import type { UnitProblem } from './sqlite/indexChecker.js';
 import { checkChunk, workOf, type ChunkFinding, type ChunkResult, type ChunkSource } from './verifyChunk.js';
 import { startPool, WorkerFailed, workerSettings, type ChunkPool } from './verifyParallel.js';
+import { describeGuards } from './verifyGuards.js';
 import { driverChunkSource, sqliteChunkSource } from './verifySource.js';
 import { foldHex, hexHasherOf, HexRange } from './verifyTree.js';
 
@@ -25,7 +26,8 @@ export type VerifyCode =
   | 'ERR_CHECKPOINT_ROOT_MISMATCH' // a checkpoint's root differs from the tree of the entries
   | 'ERR_AGAINST_SIGNATURE' // the outside checkpoint does not verify with the log's key
   | 'ERR_AGAINST_ROLLBACK' // the outside checkpoint is larger than the log: entries were removed
-  | 'ERR_AGAINST_INCONSISTENT'; // the log is not an extension of the outside checkpoint
+  | 'ERR_AGAINST_INCONSISTENT' // the log is not an extension of the outside checkpoint
+  | 'ERR_GUARDS_MISSING'; // the storage's own guards against changing committed rows are missing or altered (the contents verify)
 
 /** The outcome of {@link verifyLog}. */
 export type VerifyResult =
@@ -80,8 +82,27 @@ interface Claim {
  * The walk goes in chunks, which the calling thread and, for a big log in a
  * file, a worker thread check side by side (verifyChunk.ts); the results are
  * joined in index order here, so the answer is the same either way.
+ *
+ * The driver's guards against changing committed rows (when it has any) are
+ * checked too. They have no index: a problem with them is the failure only
+ * when the contents verify, and is mentioned in the message of any other.
  */
 export async function verifyLog(options: VerifyOptions): Promise<VerifyResult> {
+  const guards = (await options.driver.guardProblems?.()) ?? [];
+  const result = await verifyContents(options);
+  if (guards.length === 0) return result;
+  if (!result.ok) return { ...result, message: `${result.message}; also, ${describeGuards(guards)}` };
+  const entries = result.size === 1 ? 'the 1 entry verifies' : `the ${result.size} entries verify`;
+  const checked = options.against === undefined
+    ? `${entries} against the log's own checkpoints, but only a checkpoint kept elsewhere can show that none were removed`
+    : `${entries} against the log's checkpoints and the saved one`;
+  const what = guards.every((g) => g.kind === 'missing') ? 'dropped' : 'changed';
+  const message = `${describeGuards(guards)}: someone with write access to the file ${what} them; ${checked}`;
+  return { ok: false, index: null, code: 'ERR_GUARDS_MISSING', message };
+}
+
+/** Everything but the guards. */
+async function verifyContents(options: VerifyOptions): Promise<VerifyResult> {
   // Progress never goes back, also when a walk with a worker starts over on one thread.
   let reported = 0;
   const onProgress = options.onProgress;

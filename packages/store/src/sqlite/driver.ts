@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import type { Batch, DriverHead, LogDriver, StoredCheckpoint, StoredEntry } from '../driver.js';
 import { StoreError } from '../errors.js';
 import { setReaderSource } from '../readerSource.js';
+import { findGuardProblems } from './guards.js';
 import { sqliteIndexChecker } from './indexChecker.js';
 import { migrateFromV1 } from './migrate.js';
 import { candidates, prepareQueries } from './query.js';
@@ -202,6 +203,9 @@ export function openSqliteDriver(options: SqliteDriverOptions): LogDriver {
     },
     indexChecker() {
       return sqliteIndexChecker(db);
+    },
+    async guardProblems() {
+      return findGuardProblems(db);
     },
     async close() {
       db.close();

@@ -51,9 +51,12 @@ export function migrateFromV1(db: Database.Database): void {
         }
       }
     }
-    // meta is append-only; this one change lifts its guard for the length of the transaction.
+    // meta is append-only; this one change lifts its guard for the length of the transaction,
+    // then puts back exactly what was there (SQLite runs that statement at every open anyway):
+    // a guard found missing or altered stays so, for verification to report.
+    const guard = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'meta_no_update'").pluck().get();
     db.exec('DROP TRIGGER IF EXISTS meta_no_update');
     db.prepare("UPDATE meta SET value = ? WHERE key = 'schema'").run(SCHEMA_VERSION);
-    db.exec("CREATE TRIGGER meta_no_update BEFORE UPDATE ON meta BEGIN SELECT RAISE(ABORT, 'stele: meta is append-only'); END;");
+    if (typeof guard === 'string') db.exec(guard);
   }).immediate();
 }

@@ -20,13 +20,18 @@ export const PAGE_SIZE = 16_384;
 /** Tables whose rows are never changed or removed. */
 export const APPEND_ONLY_TABLES = ['meta', 'entries', 'tree_hashes', 'checkpoints', 'units'] as const;
 
-/** The append-only guards of a table. */
+/** The append-only guards of a table: each trigger's name and CREATE statement. */
+export function guardTriggers(table: string): { name: string; sql: string }[] {
+  return (['UPDATE', 'DELETE'] as const).map((op) => ({
+    name: `${table}_no_${op.toLowerCase()}`,
+    sql: `CREATE TRIGGER IF NOT EXISTS ${table}_no_${op.toLowerCase()} BEFORE ${op} ON ${table}
+BEGIN SELECT RAISE(ABORT, 'stele: ${table} is append-only'); END;`,
+  }));
+}
+
+/** The append-only guards of a table, as one script. */
 export function guards(table: string): string {
-  return `
-CREATE TRIGGER IF NOT EXISTS ${table}_no_update BEFORE UPDATE ON ${table}
-BEGIN SELECT RAISE(ABORT, 'stele: ${table} is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS ${table}_no_delete BEFORE DELETE ON ${table}
-BEGIN SELECT RAISE(ABORT, 'stele: ${table} is append-only'); END;`;
+  return ['', ...guardTriggers(table).map((t) => t.sql)].join('\n');
 }
 
 /** The query index (unitIndex.ts); FTS5 with the `ascii` tokenizer, rowids only, no per-document sizes. */
