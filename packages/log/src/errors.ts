@@ -16,6 +16,8 @@ export type LogErrorCode =
   | 'ERR_EVIDENCE_MALFORMED' // an evidence bundle is not of the stele-evidence/1 shape (evidence.ts)
   | 'ERR_EVIDENCE_KEY' // an evidence bundle's verifier key is not the pinned one
   | 'ERR_EVIDENCE_CONSISTENCY' // an evidence bundle's checkpoints are not linked by valid consistency proofs
+  | 'ERR_EVIDENCE_DUPLICATE_KEY' // an evidence bundle's JSON text repeats a key in an object (jsonDuplicates.ts)
+  | 'ERR_EVIDENCE_EMPTY' // an evidence bundle holds no events: it proves nothing
   | 'ERR_ENTRY_TOO_LARGE' // an entry exceeds 65,535 bytes
   | 'ERR_EVENT_INVALID' // an event fails the record schema
   | 'ERR_TIME_MALFORMED' // a timestamp is not a strict RFC 3339 date-time with offset

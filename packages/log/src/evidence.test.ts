@@ -5,7 +5,7 @@ import { canonicalBytes } from './canonicalJson.js';
 import { formatCheckpoint } from './checkpoint.js';
 import { LogError } from './errors.js';
 import type { EventRecord } from './event.js';
-import { EVIDENCE_FORMAT, EVIDENCE_README, verifyEvidence, type EvidenceBundle } from './evidence.js';
+import { EVIDENCE_FORMAT, EVIDENCE_README, parseEvidence, verifyEvidence, type EvidenceBundle } from './evidence.js';
 import { createHasher } from './hasher.js';
 import { createSigner, createVerifier, generateSignerKey, signNote } from './note.js';
 
@@ -123,5 +123,36 @@ describe('verifyEvidence', () => {
       expect(await codeOf(verifyEvidence(b, { hasher }))).toBe('ERR_EVIDENCE_MALFORMED');
     }
     expect(await codeOf(verifyEvidence(null, { hasher }))).toBe('ERR_EVIDENCE_MALFORMED');
+  });
+
+  it('refuses a bundle of no events with ERR_EVIDENCE_EMPTY: it proves nothing', async () => {
+    const b = await bundle(await keys());
+    b.events = [];
+    expect(await codeOf(verifyEvidence(b, { hasher }))).toBe('ERR_EVIDENCE_EMPTY');
+  });
+});
+
+describe('parseEvidence', () => {
+  const codeOfParse = (text: string) => codeOf(Promise.resolve().then(() => parseEvidence(text)));
+
+  it('parses a bundle whose objects have distinct keys', async () => {
+    const b = await bundle(await keys());
+    const text = JSON.stringify(b, null, 2);
+    expect(parseEvidence(text)).toEqual(b);
+    expect((await verifyEvidence(parseEvidence(text), { hasher })).ok).toBe(true);
+  });
+
+  it('refuses a key repeated in a record with ERR_EVIDENCE_DUPLICATE_KEY, naming the key and the event', async () => {
+    const text = JSON.stringify(await bundle(await keys())).replace('"action":"file.save"', '"action":"file.delete","\\u0061ction":"file.save"');
+    // JSON.parse keeps the last value: without this check the edited record would verify.
+    expect((await verifyEvidence(JSON.parse(text), { hasher })).ok).toBe(true);
+    expect(await codeOfParse(text)).toBe('ERR_EVIDENCE_DUPLICATE_KEY');
+    expect(() => parseEvidence(text)).toThrow(/"action" occurs twice in events\[0\]\.record \(the event at index 0\)/);
+  });
+
+  it('refuses a key repeated at the top level, and lets text that is not JSON throw SyntaxError', async () => {
+    const text = JSON.stringify(await bundle(await keys())).replace('{"format"', '{"origin":"elsewhere","format"');
+    expect(await codeOfParse(text)).toBe('ERR_EVIDENCE_DUPLICATE_KEY');
+    expect(() => parseEvidence('{"format":')).toThrow(SyntaxError);
   });
 });

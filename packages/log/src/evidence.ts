@@ -11,6 +11,7 @@ import { LogError } from './errors.js';
 import type { EventRecord } from './event.js';
 import { canonicalBytes } from './canonicalJson.js';
 import type { Hasher } from './hasher.js';
+import { findDuplicateKey, formatJsonPath } from './jsonDuplicates.js';
 import { createVerifier, openNote, type NoteVerifier } from './note.js';
 import { verifyConsistency, verifyInclusion } from './proof.js';
 
@@ -105,21 +106,51 @@ function hashes(list: string[], what: string): Uint8Array[] {
 }
 
 /**
+ * Parses a bundle's JSON text, refusing text in which an object repeats a
+ * key: `JSON.parse` keeps the last value while a person reading the file sees
+ * the first, so the file would not be what it appears. Every verifier of a
+ * bundle's text (the CLI, the offline page) parses it here, not with
+ * `JSON.parse` alone.
+ *
+ * @param text - the file's text (untrusted)
+ * @returns the parsed value, for {@link verifyEvidence}
+ * @throws SyntaxError when the text is not JSON
+ * @throws LogError `ERR_EVIDENCE_DUPLICATE_KEY` naming the key, where it is and, inside an event, the event's log index
+ */
+export function parseEvidence(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  const duplicate = findDuplicateKey(text);
+  if (duplicate === undefined) return value;
+  const { key, path } = duplicate;
+  // Name the event as verify-bundle does (by its log index) when the key is inside one.
+  const events = isObject(value) && Array.isArray(value.events) ? (value.events as unknown[]) : [];
+  const event = path[0] === 'events' && typeof path[1] === 'number' ? events[path[1]] : undefined;
+  const index = isObject(event) && isCount(event.index) ? ` (the event at index ${event.index})` : '';
+  throw new LogError(
+    'ERR_EVIDENCE_DUPLICATE_KEY',
+    `the key ${JSON.stringify(key)} occurs twice in ${formatJsonPath(path)}${index}: a reader sees the first value, a parser keeps the last`,
+  );
+}
+
+/**
  * Verifies an evidence bundle: every checkpoint's signature (by `verifier`,
  * else the bundle's own key, which must then be the pinned one if both are
  * given), the consistency proofs between consecutive checkpoints, and each
  * event: its leaf hash recomputed from the record's canonical bytes and its
  * inclusion proof against the checkpoint of its size.
  *
- * @param bundle - the parsed JSON (untrusted)
+ * @param bundle - the parsed JSON (untrusted); parse a bundle's text with {@link parseEvidence}
  * @param options - the hasher and, better, a verifier key pinned from elsewhere
  * @returns per-event results; `ok` is false if any event fails
- * @throws LogError `ERR_EVIDENCE_MALFORMED` (shape), `ERR_EVIDENCE_KEY` (the bundle's key is not the pinned one),
+ * @throws LogError `ERR_EVIDENCE_MALFORMED` (shape), `ERR_EVIDENCE_EMPTY` (no events: it proves nothing),
+ *   `ERR_EVIDENCE_KEY` (the bundle's key is not the pinned one),
  *   `ERR_KEY_MALFORMED`, `ERR_NOTE_MALFORMED`, `ERR_NOTE_UNVERIFIED` (a checkpoint's signature),
  *   `ERR_CHECKPOINT_MALFORMED`, `ERR_EVIDENCE_CONSISTENCY` (checkpoints not linked)
  */
 export async function verifyEvidence(bundle: unknown, options: VerifyEvidenceOptions): Promise<EvidenceResult> {
   checkShape(bundle);
+  // A bundle of nothing must not pass: a script checking the exit code would take it for proof.
+  if (bundle.events.length === 0) throw new LogError('ERR_EVIDENCE_EMPTY', 'the bundle holds no events: it proves nothing');
   const { hasher } = options;
   const own = await createVerifier(bundle.verifierKey);
   const verifier = options.verifier ?? own;

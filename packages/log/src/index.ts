@@ -18,4 +18,5 @@ export * from './event.js';
 export * from './tiledLog.js';
 export * from './ocsf.js';
 export * from './csv.js';
+export * from './jsonDuplicates.js';
 export * from './evidence.js';

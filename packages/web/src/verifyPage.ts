@@ -7,7 +7,7 @@
  * the bundle's own key. It makes no request: its CSP forbids any.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { createHasher, createVerifier, LogError, verifyEvidence, type EvidenceResult } from '@stele/log';
+import { createHasher, createVerifier, LogError, parseEvidence, verifyEvidence, type EvidenceResult } from '@stele/log';
 import { h } from './dom.js';
 import './verifyPage.css';
 
@@ -45,8 +45,10 @@ async function run(): Promise<void> {
   out.dataset.verdict = 'pending';
   let bundle: unknown;
   try {
-    bundle = JSON.parse(await chosen.text());
+    // Not JSON.parse alone: a key given twice reads as its first value and parses as its last.
+    bundle = parseEvidence(await chosen.text());
   } catch (err) {
+    if (err instanceof LogError) return fail(err.code, err.message);
     return fail('ERR_NOT_JSON', `${chosen.name} is not JSON: ${(err as Error).message}`);
   }
   const pasted = key.value.trim();

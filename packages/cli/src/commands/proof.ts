@@ -1,12 +1,14 @@
-import { toBase64 } from '@stele/log';
-import { openStore } from '@stele/store';
+import { equalBytes, LogError, openNote, parseCheckpoint, toBase64, verifyInclusion, type Hasher, type NoteVerifier } from '@stele/log';
+import { openStore, StoreError, type LogEntry } from '@stele/store';
 import { EXIT, type Io } from '../io.js';
 import { DIR_OPTION, UsageError, dataDir, integer, parse } from '../usage.js';
 
 /**
  * `stele proof [--dir D] (--index N | --id ID) [--size S] [--json]`: an
  * RFC 6962 inclusion proof and the signed checkpoint it is against. S must be
- * the size of the latest checkpoint or of one in the history.
+ * the size of the latest checkpoint or of one in the history. The proof is
+ * checked before it is printed: a store edited behind the log's back gets
+ * nothing on stdout and exit 1.
  */
 export async function proof(args: string[], io: Io): Promise<number> {
   const { values } = parse(args, {
@@ -17,7 +19,15 @@ export async function proof(args: string[], io: Io): Promise<number> {
     json: { type: 'boolean' },
   });
   if ((values.index === undefined) === (values.id === undefined)) throw new UsageError('give exactly one of --index N and --id ID');
-  const store = await openStore(dataDir(io, values.dir), { mode: 'read' });
+  let store;
+  try {
+    store = await openStore(dataDir(io, values.dir), { mode: 'read' });
+  } catch (err) {
+    // The stored tree contradicts the signed checkpoint: a failed check, not bad usage.
+    if (!(err instanceof StoreError) || err.code !== 'ERR_STORE_CORRUPT') throw err;
+    io.stderr(`stele proof: ${err.message}\n`);
+    return EXIT.failed;
+  }
   try {
     const { log } = store;
     const entry = values.id !== undefined ? await log.entryById(values.id) : await log.entry(integer('index', values.index)!).catch(() => undefined);
@@ -27,6 +37,11 @@ export async function proof(args: string[], io: Io): Promise<number> {
     if (checkpoint === undefined) throw new UsageError(`no signed checkpoint at size ${size}; use the latest (${log.size()}) or one from the history`);
     if (entry.index >= size) throw new UsageError(`entry ${entry.index} is not in the tree of size ${size}`);
     const hashes = await log.inclusionProof(entry.index, size);
+    const problem = await check(entry, hashes, { checkpoint, size, hasher: log.hasher, verifier: store.verifier, origin: log.origin });
+    if (problem !== undefined) {
+      io.stderr(`stele proof: entry ${entry.index} does not match the signed tree (${problem}): run stele verify\n`);
+      return EXIT.failed;
+    }
     const out = {
       index: entry.index,
       id: entry.id,
@@ -46,4 +61,44 @@ export async function proof(args: string[], io: Io): Promise<number> {
   } finally {
     await store.log.close();
   }
+}
+
+interface Against {
+  checkpoint: string;
+  size: number;
+  hasher: Hasher;
+  verifier: NoteVerifier;
+  origin: string;
+}
+
+/**
+ * What an auditor would check of the printed proof, in the codes of `stele
+ * verify`: the leaf hash recomputed from the entry's bytes, the record naming
+ * its row's index and id, the checkpoint's signature with the log's key, and
+ * the proof leading to its root. The stored rows are untrusted here.
+ *
+ * @returns the code of the first failure, or undefined when all holds
+ */
+async function check(entry: LogEntry, hashes: Uint8Array[], against: Against): Promise<string | undefined> {
+  const leaf = against.hasher.hashLeaf(entry.bytes);
+  if (!equalBytes(leaf, entry.leafHash)) return 'ERR_LEAF_HASH_MISMATCH';
+  if (entry.record.index !== entry.index) return 'ERR_ENTRY_INDEX_MISMATCH';
+  // --id finds the row by its id column: the record it prints must be the one of that id.
+  if (entry.record.id !== entry.id) return 'ERR_ENTRY_ID_MISMATCH';
+  let root: Uint8Array;
+  try {
+    const cp = parseCheckpoint((await openNote(against.checkpoint, [against.verifier])).text);
+    if (cp.origin !== against.origin || cp.size !== against.size) return 'ERR_CHECKPOINT_MALFORMED';
+    root = cp.root;
+  } catch (err) {
+    if (!(err instanceof LogError)) throw err;
+    return err.code === 'ERR_NOTE_UNVERIFIED' ? 'ERR_CHECKPOINT_SIGNATURE' : 'ERR_CHECKPOINT_MALFORMED';
+  }
+  try {
+    verifyInclusion(against.hasher, entry.index, against.size, leaf, hashes, root);
+  } catch (err) {
+    if (!(err instanceof LogError)) throw err;
+    return 'ERR_CHECKPOINT_ROOT_MISMATCH';
+  }
+  return undefined;
 }

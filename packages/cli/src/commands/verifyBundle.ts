@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
-import { createHasher, createVerifier, LogError, verifyEvidence } from '@stele/log';
+import { createHasher, createVerifier, LogError, parseEvidence, verifyEvidence } from '@stele/log';
 import { EXIT, type Io } from '../io.js';
 import { UsageError, parse } from '../usage.js';
 
@@ -16,7 +16,8 @@ const hasher = createHasher((data) => new Uint8Array(createHash('sha256').update
  * evidence bundle (docs/EVIDENCE.md) offline; `--html` also writes the
  * self-contained verifier page to OUT for an auditor without the CLI. Exit 0 when every event is proven, 1 when
  * anything fails (a signature, a consistency or inclusion proof, a record, the
- * bundle's shape), 2 when the file cannot be read or is not JSON.
+ * bundle's shape, a key repeated in the text, no events at all), 2 when the
+ * file cannot be read or is not JSON.
  */
 export async function verifyBundle(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { key: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' } }, 1);
@@ -24,10 +25,12 @@ export async function verifyBundle(args: string[], io: Io): Promise<number> {
   if (file === undefined) throw new UsageError('verify-bundle needs FILE: an evidence bundle (GET /v1/evidence, or the console\'s export)');
   const text = read(resolve(io.cwd, file), 'FILE');
   let bundle: unknown;
+  let refused: LogError | undefined; // JSON, but not what it appears: a failed check, reported below
   try {
-    bundle = JSON.parse(text);
+    bundle = parseEvidence(text);
   } catch (err) {
-    throw new UsageError(`${file} is not JSON: ${(err as Error).message}`);
+    if (err instanceof LogError) refused = err;
+    else throw new UsageError(`${file} is not JSON: ${(err as Error).message}`);
   }
   if (values.html !== undefined) {
     if (!existsSync(PAGE)) throw new UsageError(`--html: the verifier page ${PAGE} is not built (npm run build)`);
@@ -40,6 +43,7 @@ export async function verifyBundle(args: string[], io: Io): Promise<number> {
     verifier = await createVerifier(values.key.includes('+') && !existsSync(path) ? values.key : read(path, '--key').trim());
   }
   try {
+    if (refused) throw refused;
     const result = await verifyEvidence(bundle, { hasher, ...(verifier && { verifier }) });
     if (values.json) io.stdout(JSON.stringify(result) + '\n');
     else {
