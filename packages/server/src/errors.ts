@@ -19,10 +19,11 @@ export type ApiErrorCode =
   | 'ERR_TOKEN_CLAIMS' // a required claim (exp, the identity's id) is missing or of the wrong type: 401
   | 'ERR_IDP_UNAVAILABLE' // the issuer's discovery document or keys could not be fetched: 503
   | 'ERR_NOT_FOUND' // 404
-  | 'ERR_BAD_REQUEST' // malformed parameters: 400
+  | 'ERR_BAD_REQUEST' // a malformed, unknown or repeated parameter, a malformed URL or request: 400
   | 'ERR_MALFORMED_JSON' // a body that is not JSON / NDJSON: 400
   | 'ERR_UNSUPPORTED_MEDIA_TYPE' // 415
   | 'ERR_BODY_TOO_LARGE' // 413
+  | 'ERR_HEADERS_TOO_LARGE' // the request line and headers exceed Node's maxHeaderSize: 431
   | 'ERR_TOO_MANY_EVENTS' // more events than a request may carry: 413
   | 'ERR_EVENT_INVALID' // schema violations: 422, with details naming each event and field
   | 'ERR_PAYLOAD_INVALID' // a source's payload not of its documented schema: 422, with details naming each item and field
@@ -36,6 +37,7 @@ export type ApiErrorCode =
   | 'ERR_OVERLOADED' // the append queue is full: 503 with Retry-After
   | 'ERR_UNAVAILABLE' // shutting down: 503
   | 'ERR_TIMEOUT' // the request took too long: 408
+  | 'ERR_STORE_CORRUPT' // what the store holds does not verify (an evidence bundle built from it): 500, run stele verify
   | 'ERR_INTERNAL'; // 500
 
 /** An error the API answers with `{"error":{"code","message"[,"details"]}}`. */

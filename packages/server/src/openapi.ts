@@ -8,7 +8,7 @@ const json = (schema: object) => ({ content: { 'application/json': { schema } } 
 const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [String(c), { description: ERROR_TEXT[c] ?? 'error', ...json(error) }]));
 const ERROR_TEXT: Record<number, string> = {
-  400: 'malformed request (ERR_BAD_REQUEST, ERR_MALFORMED_JSON)',
+  400: 'malformed request: a malformed or repeated parameter, a malformed URL or request line (ERR_BAD_REQUEST), or body (ERR_MALFORMED_JSON)',
   401: 'no or bad credential (ERR_AUTH_MISSING, ERR_AUTH_INVALID, ERR_TOKEN_*, ERR_SIGNATURE_*: see docs/API.md)',
   403: 'the credential lacks the scope or role (ERR_FORBIDDEN)',
   404: 'not found (ERR_NOT_FOUND)',
@@ -18,16 +18,25 @@ const ERROR_TEXT: Record<number, string> = {
   422: 'schema violations, each event and field named in details (ERR_EVENT_INVALID, ERR_PAYLOAD_INVALID)',
   503: 'queue full, shutting down, or the identity provider unreachable, with Retry-After (ERR_OVERLOADED, ERR_UNAVAILABLE, ERR_IDP_UNAVAILABLE)',
 };
+/** The 400 of the search routes, which refuse what would otherwise match everything or nothing. */
+const searchErrors = (...codes: number[]) => ({
+  ...errors(...codes),
+  400: {
+    description:
+      'ERR_BAD_REQUEST: a malformed parameter, one given twice, one this route does not take (the message lists those it does), an outcome other than success, failure or unknown, since after until, or a search word without letters or digits',
+    ...json(error),
+  },
+});
 const param = (name: string, description: string, required = false) => ({ name, in: 'query', required, description, schema: { type: 'string' } });
 const filters = [
   param('actor', "the actor's id or email"),
   param('action', 'an action, or a prefix ending in * (package.*)'),
   param('source', 'emacs, git, kubernetes, cloudtrail, stele, ...'),
   param('target', "the target's id or name"),
-  param('outcome', 'success, failure or unknown'),
-  param('since', 'RFC 3339, or a duration back from now (15m, 2h, 7d)'),
+  param('outcome', 'success, failure or unknown (anything else is 400)'),
+  param('since', 'RFC 3339, or a duration back from now (15m, 2h, 7d); after until is 400'),
   param('until', 'RFC 3339, or a duration back from now'),
-  param('q', 'free text: every word must occur (a word with punctuation is a phrase: init.el)'),
+  param('q', 'free text: every word must occur (a word with punctuation is a phrase: init.el); a word without letters or digits is 400'),
   param('ticket', 'events that name this ticket (details.tickets, the reason or the target): INC-42'),
 ];
 const bearer = [{ bearer: [] }];
@@ -67,29 +76,41 @@ export function openApiDocument(): object {
           },
         },
         get: {
-          summary: 'Search, newest first (scope read)',
-          parameters: [...filters, param('limit', '1 to 1000, default 100'), param('cursor', 'the next value of the previous page'), param('format', 'stele (default) or ocsf: OCSF 1.3.0 events')],
-          responses: { 200: { description: 'a page', ...json({ type: 'object', properties: { events: { type: 'array', items: { $ref: '#/components/schemas/Record' } }, next: { type: ['string', 'null'] } } }) }, ...errors(400, 401, 403) },
+          summary: 'Search, the most recently appended first (descending index, not event time) (scope read)',
+          parameters: [...filters, param('limit', '1 to 1000, default 100: the most recently appended matches'), param('cursor', 'the next value of the previous page'), param('format', 'stele (default) or ocsf: OCSF 1.3.0 events')],
+          responses: { 200: { description: 'a page', ...json({ type: 'object', properties: { events: { type: 'array', items: { $ref: '#/components/schemas/Record' } }, next: { type: ['string', 'null'] } } }) }, ...searchErrors(401, 403) },
         },
       },
       '/v1/events/{id}': {
         get: {
           summary: 'One event, its index, its inclusion proof and the checkpoint it is against (scope read)',
           parameters: [{ name: 'id', in: 'path', required: true, description: 'the event id (may contain /)', schema: { type: 'string' } }],
-          responses: { 200: { description: 'the event and its proof' }, ...errors(401, 403, 404) },
+          responses: { 200: { description: 'the event and its proof' }, ...errors(400, 401, 403, 404) },
         },
       },
       '/v1/evidence': {
         get: {
           summary: 'An evidence bundle (stele-evidence/1, docs/EVIDENCE.md) of a search: the events, their inclusion proofs, the checkpoints and consistency proofs (scope read)',
-          parameters: [...filters, param('limit', '1 to 1000, default 100'), param('since_size', 'the size of a checkpoint the client holds: adds it and the consistency proof to the latest')],
-          responses: { 200: { description: 'the bundle' }, ...errors(400, 401, 403, 404) },
+          parameters: [...filters, param('limit', '1 to 1000, default 100: the most recently appended matches'), param('since_size', 'the size of a checkpoint the client holds: adds it and the consistency proof to the latest')],
+          responses: {
+            200: { description: 'the bundle, verified by the collector before it is sent' },
+            ...searchErrors(401, 403),
+            404: { description: 'no events match, or the log has no checkpoint yet (ERR_NOT_FOUND): never an empty bundle', ...json(error) },
+            500: { description: 'the stored log does not verify for these events (ERR_STORE_CORRUPT): run stele verify', ...json(error) },
+          },
         },
       },
       '/v1/events/facets': {
         get: {
-          summary: 'Counts over a whole search (scope read): source, action, actor, outcome, privileged, and a timeline, over the newest matches up to scan; complete says whether that was all',
-          parameters: [...filters, param('scan', 'events counted at most, newest first: 1 to 100000, default 10000'), param('top', 'values listed per facet: 1 to 100, default 10'), param('buckets', 'timeline buckets at most: 1 to 500, default 60')],
+          summary: 'Counts over a whole search (scope read): source, action, actor, outcome, privileged, and a timeline, over the most recently appended matches up to scan; complete says whether that was all',
+          parameters: [
+            ...filters,
+            param('scan', 'events counted at most, the most recently appended first: 1 to 100000, default 10000'),
+            param('top', 'values listed per facet: 1 to 100, default 10'),
+            param('buckets', 'timeline buckets at most: 1 to 500, default 60'),
+            param('limit', 'ignored: the count is of the whole search'),
+            param('cursor', 'ignored: the count is of the whole search'),
+          ],
           responses: {
             200: {
               description: 'the counts',
@@ -108,7 +129,7 @@ export function openApiDocument(): object {
                 },
               }),
             },
-            ...errors(400, 401, 403),
+            ...searchErrors(401, 403),
           },
         },
       },
@@ -128,7 +149,7 @@ export function openApiDocument(): object {
         },
       },
       '/v1/events/stream': {
-        get: { summary: 'Server-sent events: each new entry (event: entry) and checkpoint (event: checkpoint); takes the search filters', parameters: filters, responses: { 200: { description: 'text/event-stream' }, ...errors(401, 403) } },
+        get: { summary: 'Server-sent events: each new entry (event: entry) and checkpoint (event: checkpoint); takes the search filters (since and until are ignored: it sends what comes from now on)', parameters: filters, responses: { 200: { description: 'text/event-stream' }, ...searchErrors(401, 403) } },
       },
       ...sourcePaths(),
       '/v1/proof/inclusion': {

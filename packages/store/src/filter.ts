@@ -1,7 +1,7 @@
 import { parseTime, type EventRecord } from '@stele/log';
 import type { QueryFilter } from './driver.js';
 import { indexRowOf } from './indexRow.js';
-import { matchesTerms, queryTerms, tokenize } from './text.js';
+import { matchesTerms, queryTerms, tokenize, wordsWithoutTokens } from './text.js';
 
 /** A filter's action pattern: an exact action, or a prefix when it ends in `*`. */
 export function actionPattern(action: string): { exact: string } | { prefix: string } {
@@ -31,6 +31,17 @@ export function recordMatcher(filter: QueryFilter): (record: EventRecord) => boo
     }
     return true;
   };
+}
+
+/**
+ * Why a filter cannot be searched as written, or undefined when it can: a
+ * free-text word without letters or digits would be dropped and the search
+ * would find everything. The collector answers it with a 400, the CLI with
+ * exit 2; `recordMatcher` itself still drops such words.
+ */
+export function filterProblem(filter: Pick<QueryFilter, 'text'>): string | undefined {
+  const [word] = filter.text === undefined ? [] : wordsWithoutTokens(filter.text);
+  return word === undefined ? undefined : `the search word ${JSON.stringify(word)} has no letters or digits; search finds words`;
 }
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };

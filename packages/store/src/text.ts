@@ -20,6 +20,15 @@ export function queryTerms(text: string): string[][] {
     .filter((t) => t.length > 0);
 }
 
+/**
+ * The words of a query (split on white space) without a letter or digit
+ * (`€`, an emoji, `--`): they have no tokens, so {@link queryTerms} drops
+ * them and they would match anything.
+ */
+export function wordsWithoutTokens(text: string): string[] {
+  return text.split(/\s+/).filter((word) => word !== '' && tokenize(word).length === 0);
+}
+
 /** True when every term occurs as a phrase in the tokens. */
 export function matchesTerms(tokens: readonly string[], terms: readonly (readonly string[])[]): boolean {
   return terms.every((term) => {

@@ -1,6 +1,6 @@
 import { toCsv, toOcsf, type EventRecord } from '@stele/log';
 import { ConfigError, createIdentityMap, readConfigFile, resolveConfig, searchLog, ticketMatchers } from '@stele/server';
-import { openStore, type QueryFilter } from '@stele/store';
+import { filterProblem, openStore, type QueryFilter } from '@stele/store';
 import { EXIT, type Io } from '../io.js';
 import { parseWhen } from '../time.js';
 import { DIR_OPTION, UsageError, dataDir, integer, parse } from '../usage.js';
@@ -10,7 +10,9 @@ const OUTCOMES = ['success', 'failure', 'unknown'];
 /**
  * `stele query [--dir D] [--actor A] [--action X] [--source S] [--target T]
  * [--outcome success|failure|unknown] [--ticket T] [--since T] [--until T] [--text Q] [--limit N] [--config FILE]
- * [--json | --csv | --format ocsf]`: newest first. `--json` prints one stored
+ * [--json | --csv | --format ocsf]`: the most recently appended first (the
+ * log's order, descending index, not the events' own times), so `--limit N`
+ * gives the N most recently appended matches. `--json` prints one stored
  * record per line (JSON Lines), `--format ocsf` one OCSF event per line. An
  * actor is expanded to every identifier of the person it names (the
  * collector's `identities` from `--config`, and the links learned in the log).
@@ -61,6 +63,8 @@ export async function query(args: string[], io: Io): Promise<number> {
     text: values.text,
     limit: integer('limit', values.limit, 1) ?? 100,
   };
+  const problem = filterProblem(filter);
+  if (problem !== undefined) throw new UsageError(problem);
   const store = await openStore(dataDir(io, values.dir), { mode: 'read' });
   try {
     const options = { people: createIdentityMap(settings.identities), tickets: ticketMatchers(settings.sources.tickets), ...(values.ticket && { ticket: values.ticket }) };

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { EVIDENCE_FORMAT, EVIDENCE_README, toBase64, toOcsf, type EventRecord, type EvidenceBundle } from '@stele/log';
-import { parseWhen, type CommitEvent, type LogEntry, type QueryFilter } from '@stele/store';
+import { EVIDENCE_FORMAT, EVIDENCE_README, LogError, toBase64, toOcsf, verifyEvidence, type EventRecord, type EvidenceBundle } from '@stele/log';
+import { filterProblem, parseWhen, type CommitEvent, type LogEntry, type QueryFilter } from '@stele/store';
 import { bindEvents, submitterFor } from '../auth/bind.js';
-import { ApiError } from '../errors.js';
+import { ApiError, errorBody } from '../errors.js';
 import type { AppContext } from '../context.js';
 import { createIdentityMap, createLinkRecorder, resolvePerson } from '../identityMap.js';
 import { searchLog, searchMatcher, type SearchOptions } from '../search.js';
@@ -11,6 +11,34 @@ import { ticketMatchers } from '../sources/normalize.js';
 type Query = Record<string, string | undefined>;
 
 const MAX_LIMIT = 1000;
+const OUTCOMES = ['success', 'failure', 'unknown'];
+
+/** The filters of every search route (docs/API.md). */
+const FILTERS = ['actor', 'action', 'source', 'target', 'outcome', 'since', 'until', 'q', 'ticket'];
+
+/**
+ * The query parameters each search route takes: the filters and its own
+ * (facets takes `limit` and `cursor` and ignores them, as documented).
+ */
+export const SEARCH_PARAMETERS = {
+  events: [...FILTERS, 'limit', 'cursor', 'format'],
+  evidence: [...FILTERS, 'limit', 'since_size'],
+  facets: [...FILTERS, 'limit', 'cursor', 'scan', 'top', 'buckets'],
+  stream: FILTERS,
+} as const satisfies Record<string, readonly string[]>;
+
+/**
+ * A search route's query, refusing a parameter it does not take: ignored, a
+ * misspelt filter (`text=` for `q=`) would silently widen the search to
+ * everything. (A parameter given twice is refused for every route, app.ts.)
+ */
+export function searchQuery(query: unknown, known: readonly string[]): Query {
+  const given = (query ?? {}) as Query;
+  for (const name of Object.keys(given)) {
+    if (!known.includes(name)) throw new ApiError(400, 'ERR_BAD_REQUEST', `unknown parameter ${JSON.stringify(name.slice(0, 100))}; this search takes ${known.join(', ')}`);
+  }
+  return given;
+}
 
 /** Reads the query filters of GET /v1/events (and the stream). */
 export function filterOf(query: Query, now = Date.now()): QueryFilter {
@@ -24,18 +52,28 @@ export function filterOf(query: Query, now = Date.now()): QueryFilter {
   const limit = query.limit === undefined ? 100 : Number(query.limit);
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new ApiError(400, 'ERR_BAD_REQUEST', `limit must be between 1 and ${MAX_LIMIT}`);
   const text = (name: string) => (query[name] === undefined || query[name] === '' ? undefined : query[name]);
-  return {
+  const outcome = text('outcome');
+  if (outcome !== undefined && !OUTCOMES.includes(outcome)) throw new ApiError(400, 'ERR_BAD_REQUEST', `outcome is success, failure or unknown, not ${JSON.stringify(outcome)}`);
+  const since = when('since');
+  const until = when('until');
+  if (since !== undefined && until !== undefined && since > until) {
+    throw new ApiError(400, 'ERR_BAD_REQUEST', `since ${query.since} is after until ${query.until}: no event can match (a duration counts back from now)`);
+  }
+  const filter = {
     actor: text('actor'),
     action: text('action'),
     source: text('source'),
     target: text('target'),
-    outcome: text('outcome'),
-    since: when('since'),
-    until: when('until'),
+    outcome,
+    since,
+    until,
     text: text('q'),
     before: cursorOf(query.cursor),
     limit,
   };
+  const problem = filterProblem(filter);
+  if (problem !== undefined) throw new ApiError(400, 'ERR_BAD_REQUEST', problem);
+  return filter;
 }
 
 /** Cursors are opaque to clients: the index below which the next page starts. */
@@ -86,7 +124,7 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
   });
 
   app.get('/v1/events', { onRequest: ctx.guard('read') }, async (request) => {
-    const query = request.query as Query;
+    const query = searchQuery(request.query, SEARCH_PARAMETERS.events);
     const filter = filterOf(query);
     const format = query.format ?? 'stele';
     if (format !== 'stele' && format !== 'ocsf') throw new ApiError(400, 'ERR_BAD_REQUEST', 'format is stele or ocsf');
@@ -101,7 +139,7 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
   });
 
   app.get('/v1/events/stream', { onRequest: ctx.guard('read') }, async (request, reply) => {
-    const query = request.query as Query;
+    const query = searchQuery(request.query, SEARCH_PARAMETERS.stream);
     const options = searchOptions(ctx, query, people);
     const person = query.actor ? await resolvePerson(log, people, query.actor) : undefined;
     // The stream sends what comes from now on: cursors and time bounds do not apply.
@@ -111,8 +149,9 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   // An evidence bundle of a search (docs/EVIDENCE.md): proofs against the latest checkpoint,
   // and with since_size, the consistency proof from a checkpoint the client already holds.
-  app.get('/v1/evidence', { onRequest: ctx.guard('read') }, async (request): Promise<EvidenceBundle> => {
-    const query = request.query as Query;
+  // Never an empty one (it would prove nothing), and never one that does not verify.
+  app.get('/v1/evidence', { onRequest: ctx.guard('read') }, async (request, reply): Promise<EvidenceBundle | FastifyReply> => {
+    const query = searchQuery(request.query, SEARCH_PARAMETERS.evidence);
     const filter = filterOf(query);
     const sinceText = query.since_size;
     if (sinceText !== undefined && !/^\d{1,16}$/.test(sinceText)) throw new ApiError(400, 'ERR_BAD_REQUEST', 'since_size must be a non-negative integer');
@@ -129,11 +168,13 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
       older = (await log.checkpoints()).find((c) => c.size === since)?.note;
       if (older === undefined) throw new ApiError(400, 'ERR_BAD_REQUEST', `the log keeps no checkpoint of size ${since}`);
     }
+    const proven = entries.filter((entry) => entry.index < size);
+    if (proven.length === 0) throw new ApiError(404, 'ERR_NOT_FOUND', 'no events match');
     const events = [];
-    for (const e of entries.filter((entry) => entry.index < size)) {
+    for (const e of proven) {
       events.push({ record: e.record, index: e.index, leafHash: toBase64(e.leafHash), proof: (await log.inclusionProof(e.index, size)).map(toBase64), size });
     }
-    return {
+    const bundle: EvidenceBundle = {
       format: EVIDENCE_FORMAT,
       origin: log.origin,
       verifierKey: ctx.store.verifierKey,
@@ -142,6 +183,20 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
       consistency: older === undefined ? [] : [{ from: since!, to: size, proof: (await log.consistencyProof(since!, size)).map(toBase64) }],
       readme: EVIDENCE_README,
     };
+    // The rows were read from storage an attacker may have edited: check the bundle as its auditor will.
+    let failed: unknown;
+    try {
+      const result = await verifyEvidence(bundle, { hasher: log.hasher, verifier: ctx.store.verifier });
+      if (!result.ok) failed = result.events.filter((e) => !e.ok);
+    } catch (err) {
+      if (!(err instanceof LogError)) throw err;
+      failed = { code: err.code, message: err.message };
+    }
+    if (failed !== undefined) {
+      request.log.error({ failed }, 'an evidence bundle built from the store does not verify; run stele verify');
+      return reply.code(500).send(errorBody('ERR_STORE_CORRUPT', 'the stored log does not verify for these events; run stele verify'));
+    }
+    return bundle;
   });
 
   // Ids may hold '/', so the id is the rest of the path.

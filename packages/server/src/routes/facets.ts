@@ -6,7 +6,7 @@ import { facetCounter, type FacetName, type Timeline } from '../facets.js';
 import { createIdentityMap } from '../identityMap.js';
 import { scanLog, type SearchOptions } from '../search.js';
 import { ticketMatchers } from '../sources/normalize.js';
-import { filterOf } from './events.js';
+import { SEARCH_PARAMETERS, filterOf, searchQuery } from './events.js';
 
 type Query = Record<string, string | undefined>;
 
@@ -62,7 +62,7 @@ export function facetRoutes(app: FastifyInstance, ctx: AppContext): void {
   const tickets = ticketMatchers(ctx.config.sources.tickets);
 
   app.get('/v1/events/facets', { onRequest: ctx.guard('read') }, async (request, reply): Promise<FacetsAnswer> => {
-    const query = request.query as Query;
+    const query = searchQuery(request.query, SEARCH_PARAMETERS.facets);
     const now = Date.now();
     const filter = { ...filterOf({ ...query, limit: undefined, cursor: undefined }, now), limit: PAGE };
     const scan = integer(query, 'scan', DEFAULT_SCAN, MAX_SCAN);
