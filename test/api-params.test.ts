@@ -137,8 +137,11 @@ describe('framework errors in the documented shape', () => {
     expect(parseAnswer(text.slice(second)).body).toEqual({ error: { code: 'ERR_BAD_REQUEST', message: expect.any(String) } });
   });
 
-  test('malformed percent-encoding in the path is 400 ERR_BAD_REQUEST', async () => {
-    await refused(await get('/v1/events/%ZZ'), 400, 'ERR_BAD_REQUEST');
+  test('malformed percent-encoding in the path or the query is 400 ERR_BAD_REQUEST; well-formed is read', async () => {
+    for (const path of ['/v1/events/%ZZ', '/v1/events?q=%ZZ', '/v1/events?actor=a%2', '/v1/events?q=x%']) {
+      await refused(await get(path), 400, 'ERR_BAD_REQUEST');
+    }
+    expect((await get('/v1/events?q=%C3%A4rger')).status).toBe(200);
   });
 
   test('a path parameter over the router limit is 400 ERR_BAD_REQUEST; a 128-character device id is within it', async () => {

@@ -22,7 +22,7 @@ describe('parse', () => {
   });
 
   test('says how to write a value that starts with a dash', () => {
-    expect(refusal(['--limit', '-3'])).toBe('--limit -3: a value that starts with "-" is written --limit=-3');
+    expect(refusal(['--limit', '-3'])).toBe('--limit -3: "-3" looks like a flag; to give it as --limit\'s value, write --limit=-3');
   });
 
   test('names the flag that is unknown, lacks its value or takes none, in one line', () => {

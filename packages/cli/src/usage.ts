@@ -67,7 +67,7 @@ function parseError(err: Error & { code?: string }, args: string[]): string {
   if (first.includes('ambiguous')) {
     // parseArgs will not take "--limit -3" (the value looks like a flag): it must be written "--limit=-3".
     const value = args[args.indexOf(flag) + 1];
-    return value === undefined ? `${flag} needs a value` : `${flag} ${value}: a value that starts with "-" is written ${flag}=${value}`;
+    return value === undefined ? `${flag} needs a value` : `${flag} ${value}: ${JSON.stringify(value)} looks like a flag; to give it as ${flag}'s value, write ${flag}=${value}`;
   }
   if (first.includes('argument missing')) return `${flag} needs a value`;
   if (first.includes('does not take an argument')) return `${flag} takes no value`;

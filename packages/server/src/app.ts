@@ -119,7 +119,9 @@ export function buildApp(options: AppOptions): App {
   // Every route reads one string per query parameter, but a name given twice arrives as an
   // array: refused for all of them here, after the credential is checked and before any route reads it.
   app.addHook('preValidation', async (request) => {
-    if (!request.is404) checkSingleValued(request.query);
+    if (request.is404) return;
+    checkPercentEncoding(request.raw.url);
+    checkSingleValued(request.query);
   });
   app.setErrorHandler((err, request, reply) => {
     const api = toApiError(err) ?? fastifyError(err as Error & { code?: string; statusCode?: number });
@@ -150,6 +152,19 @@ export function buildApp(options: AppOptions): App {
 
 /** The longest path parameter the router takes. */
 const MAX_PARAM_LENGTH = 512;
+
+/** A `%` not followed by two hex digits. */
+const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
+
+/**
+ * Refuses malformed percent-encoding in the query string, as the router
+ * refuses it in the path: the query parser would read `%ZZ` as those three
+ * characters, and a search for them would quietly look for something else.
+ */
+function checkPercentEncoding(url: string | undefined): void {
+  const at = url?.indexOf('?') ?? -1;
+  if (at >= 0 && BAD_PERCENT.test(url!.slice(at + 1))) throw new ApiError(400, 'ERR_BAD_REQUEST', "the URL's percent-encoding is malformed");
+}
 
 /** Refuses a query parameter given more than once (hostile or confused input): which one counts would be a guess. */
 function checkSingleValued(query: unknown): void {
