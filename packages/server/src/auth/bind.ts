@@ -25,6 +25,10 @@ export function submitterFor(principal: Principal | undefined): Submitter {
   return { type: 'anonymous', id: 'anonymous' };
 }
 
+/** `stele` and the names under it (`stele.audit`): a client's event may not pass for one of the collector's own. */
+const isReservedSource = (source: unknown): boolean =>
+  source === RESERVED_SOURCE || (typeof source === 'string' && source.startsWith(`${RESERVED_SOURCE}.`));
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -49,8 +53,8 @@ export function bindEvents(events: readonly unknown[], principal: Principal | un
   const errors: Array<FieldError & { event: number }> = [];
   const out = events.map((raw, i) => {
     if (!isObject(raw)) return raw;
-    if (raw.source === RESERVED_SOURCE) {
-      errors.push({ event: i, field: 'source', code: 'reserved', message: `is reserved for the collector's own events (${RESERVED_SOURCE})` });
+    if (isReservedSource(raw.source)) {
+      errors.push({ event: i, field: 'source', code: 'reserved', message: `is reserved for the collector's own events (${RESERVED_SOURCE} and ${RESERVED_SOURCE}.*)` });
     }
     const details = raw.details;
     if (isObject(details)) {

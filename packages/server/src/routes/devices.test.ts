@@ -231,6 +231,14 @@ test('a look-alike event from an ingest client retires nothing', async () => {
   const plain = await post({ ...forged, details: {} });
   expect(plain.statusCode).toBe(422);
   expect(plain.json().error.details).toEqual([expect.objectContaining({ field: 'source', code: 'reserved' })]);
+  // Nor under a name of the same family, which a reader would take for the collector's.
+  for (const source of ['stele.audit', 'stele.x']) {
+    const lookalike = await post({ ...forged, source, details: {} });
+    expect(lookalike.statusCode).toBe(422);
+    expect(lookalike.json().error.details).toEqual([expect.objectContaining({ field: 'source', code: 'reserved' })]);
+  }
+  // A source that only starts with the same letters is anyone's.
+  expect((await post({ ...forged, source: 'stelesoft', details: {} })).statusCode).toBe(201);
   // Under another source the same event is accepted, as any event, and means nothing to the device table.
   expect((await post({ ...forged, source: 'emacs', details: {} })).statusCode).toBe(201);
   await h.devices.idle();
