@@ -19,3 +19,36 @@ export function oneLine(text: string): string {
     return escaped.length > 1 ? escaped : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
   });
 }
+
+/** Characters a terminal draws two columns wide: East Asian wide and fullwidth forms, and emoji. */
+const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u;
+/** Characters drawn on the one before them, or not at all. */
+const ZERO = /[\p{Mn}\p{Me}\u200b-\u200f]/u;
+
+/** The columns a terminal gives a character. */
+const columnsOf = (char: string): number => (ZERO.test(char) ? 0 : WIDE.test(char) ? 2 : 1);
+
+/** The columns a terminal gives `text` (one line). */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const char of text) width += columnsOf(char);
+  return width;
+}
+
+/**
+ * `text` in exactly `width` columns: padded with spaces, or cut with `…`
+ * (one more space when a wide character would straddle the edge).
+ */
+export function fitColumns(text: string, width: number): string {
+  const have = displayWidth(text);
+  if (have <= width) return text + ' '.repeat(width - have);
+  let out = '';
+  let used = 0;
+  for (const char of text) {
+    const w = columnsOf(char);
+    if (used + w > width - 1) break;
+    out += char;
+    used += w;
+  }
+  return out + '…' + ' '.repeat(width - 1 - used);
+}

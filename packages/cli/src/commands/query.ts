@@ -2,6 +2,7 @@ import { toCsv, toOcsf, type EventRecord } from '@stele/log';
 import { ConfigError, createIdentityMap, readConfigFile, resolveConfig, searchLog, ticketMatchers } from '@stele/server';
 import { filterProblem, openStore, type QueryFilter } from '@stele/store';
 import { EXIT, type Io } from '../io.js';
+import { displayWidth, fitColumns } from '../text.js';
 import { parseWhen } from '../time.js';
 import { DIR_OPTION, UsageError, dataDir, integer, parse } from '../usage.js';
 
@@ -87,7 +88,7 @@ function toTable(records: EventRecord[]): string {
     const reason = (r.reason ?? '').replace(/[\t\r\n]+/g, ' ');
     rows.push([String(r.index), r.time, r.source, r.action, r.actor.email ?? r.actor.id ?? '', r.target?.name ?? r.target?.id ?? '', r.outcome, reason]);
   }
-  const widths = rows[0]!.map((_, c) => Math.min(60, Math.max(...rows.map((row) => row[c]!.length))));
-  const cut = (s: string, w: number) => (s.length > w ? s.slice(0, w - 1) + '…' : s.padEnd(w));
-  return rows.map((row) => row.map((cell, c) => cut(cell, widths[c]!)).join('  ').trimEnd()).join('\n') + '\n';
+  // Columns as a terminal draws them: a CJK character or an emoji takes two.
+  const widths = rows[0]!.map((_, c) => Math.min(60, Math.max(...rows.map((row) => displayWidth(row[c]!)))));
+  return rows.map((row) => row.map((cell, c) => fitColumns(cell, widths[c]!)).join('  ').trimEnd()).join('\n') + '\n';
 }
