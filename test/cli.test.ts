@@ -571,12 +571,15 @@ describe('export', () => {
     expect(again.stdout).toBe(`exported 900 entries to ${out}: 0 files written, ${now.length + 1} already there\n`);
   });
 
-  test('an --out that cannot be written (a path through a file) exits 2 with one line naming the file', async () => {
+  test('an --out that is, or lies under, a file exits 2 with one line naming the file', async () => {
     const blocker = join(tempDir('tiles'), 'a-file');
     writeFileSync(blocker, '');
-    const result = await stele(['export', '--dir', dir, '--out', blocker]);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^stele export: --out: cannot write .*a-file\/.*: ENOTDIR\n$/);
+    for (const out of [blocker, join(blocker, 'deeper', 'tiles')]) {
+      const result = await stele(['export', '--dir', dir, '--out', out]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(`stele export: --out ${out}: ${blocker} is not a directory\n`);
+    }
+    expect(readFileSync(blocker, 'utf8')).toBe('');
   });
 
   test('no --out, or an empty log, exits 2', async () => {

@@ -24,6 +24,7 @@ export async function exportTiles(args: string[], io: Io): Promise<number> {
   const { values } = parse(args, { ...DIR_OPTION, out: { type: 'string' }, json: { type: 'boolean' } });
   if (!values.out) throw new UsageError('--out DIR is required');
   const out = resolve(io.cwd, values.out);
+  checkOutPath(out);
   const store = await openStore(dataDir(io, values.dir), { mode: 'read' });
   try {
     const { log } = store;
@@ -112,6 +113,21 @@ function claimedOrigin(note: string): string | undefined {
     return parseCheckpoint(parseNote(note).text).origin;
   } catch {
     return undefined;
+  }
+}
+
+/** Refuses an --out that is, or lies under, something other than a directory: named at once, not at the first tile. */
+function checkOutPath(out: string): void {
+  for (let at = out; ; at = dirname(at)) {
+    let stat;
+    try {
+      stat = statSync(at);
+    } catch {
+      if (dirname(at) === at) return;
+      continue;
+    }
+    if (!stat.isDirectory()) throw new UsageError(`--out ${out}: ${at} is not a directory`);
+    return;
   }
 }
 
