@@ -151,7 +151,8 @@ export const STORE_FIELDS: readonly string[] = Object.freeze(['v', 'received', '
 
 const CLIENT_FIELDS = new Set(['id', 'time', 'source', 'action', 'actor', 'target', 'outcome', 'reason', 'host', 'device', 'details']);
 const TOP_LEVEL_FIELDS: readonly string[] = [...CLIENT_FIELDS, ...STORE_FIELDS];
-const OUTCOMES: readonly string[] = ['success', 'failure', 'unknown'];
+/** The values of `outcome`. */
+export const OUTCOMES: readonly string[] = Object.freeze(['success', 'failure', 'unknown']);
 const ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 const SOURCE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const ACTION = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;

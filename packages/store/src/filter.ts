@@ -1,4 +1,4 @@
-import { parseTime, type EventRecord } from '@stele/log';
+import { OUTCOMES, parseTime, type EventRecord } from '@stele/log';
 import type { QueryFilter } from './driver.js';
 import { indexRowOf } from './indexRow.js';
 import { matchesTerms, queryTerms, tokenize, wordsWithoutTokens } from './text.js';
@@ -33,13 +33,30 @@ export function recordMatcher(filter: QueryFilter): (record: EventRecord) => boo
   };
 }
 
+/** How a caller's parameters are written, to name them in {@link filterProblem}'s answer. */
+export interface FilterSpelling {
+  /** A parameter's name as the caller takes it (`outcome`, `--outcome`). */
+  name(field: 'outcome' | 'since' | 'until'): string;
+  /** `since` and `until` as given (a duration or a time), before they were resolved. */
+  since?: string;
+  until?: string;
+}
+
 /**
- * Why a filter cannot be searched as written, or undefined when it can: a
- * free-text word without letters or digits would be dropped and the search
- * would find everything. The collector answers it with a 400, the CLI with
- * exit 2; `recordMatcher` itself still drops such words.
+ * Why a filter cannot be searched as written, or undefined when it can: an
+ * outcome that is none, a `since` after the `until` (nothing can match), or
+ * a free-text word without letters or digits (dropped, the search would find
+ * everything). The collector answers it with a 400, the CLI with exit 2;
+ * `recordMatcher` itself still drops such words.
  */
-export function filterProblem(filter: Pick<QueryFilter, 'text'>): string | undefined {
+export function filterProblem(filter: Pick<QueryFilter, 'outcome' | 'since' | 'until' | 'text'>, spelling: FilterSpelling = { name: (field) => field }): string | undefined {
+  const { name } = spelling;
+  if (filter.outcome !== undefined && !OUTCOMES.includes(filter.outcome)) {
+    return `${name('outcome')} is ${OUTCOMES.slice(0, -1).join(', ')} or ${OUTCOMES.at(-1)}, not ${JSON.stringify(filter.outcome)}`;
+  }
+  if (filter.since !== undefined && filter.until !== undefined && filter.since > filter.until) {
+    return `${name('since')} ${spelling.since} is after ${name('until')} ${spelling.until}: no event can match (a duration counts back from now)`;
+  }
   const [word] = filter.text === undefined ? [] : wordsWithoutTokens(filter.text);
   return word === undefined ? undefined : `the search word ${JSON.stringify(word)} has no letters or digits; search finds words`;
 }

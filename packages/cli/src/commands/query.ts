@@ -6,8 +6,6 @@ import { displayWidth, fitColumns } from '../text.js';
 import { parseWhen } from '../time.js';
 import { DIR_OPTION, UsageError, dataDir, integer, parse } from '../usage.js';
 
-const OUTCOMES = ['success', 'failure', 'unknown'];
-
 /**
  * `stele query [--dir D] [--actor A] [--action X] [--source S] [--target T]
  * [--outcome success|failure|unknown] [--ticket T] [--since T] [--until T] [--text Q] [--limit N] [--config FILE]
@@ -46,25 +44,19 @@ export async function query(args: string[], io: Io): Promise<number> {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
   }
-  if (values.outcome !== undefined && !OUTCOMES.includes(values.outcome)) throw new UsageError(`--outcome is success, failure or unknown, not ${JSON.stringify(values.outcome)}`);
   const now = Date.now();
-  const since = values.since === undefined ? undefined : parseWhen('since', values.since, now);
-  const until = values.until === undefined ? undefined : parseWhen('until', values.until, now);
-  if (since !== undefined && until !== undefined && since > until) {
-    throw new UsageError(`--since ${values.since} is after --until ${values.until}: no event can match (a duration counts back from now)`);
-  }
   const filter: QueryFilter = {
     actor: values.actor,
     action: values.action,
     source: values.source,
     target: values.target,
     outcome: values.outcome,
-    since,
-    until,
+    since: values.since === undefined ? undefined : parseWhen('since', values.since, now),
+    until: values.until === undefined ? undefined : parseWhen('until', values.until, now),
     text: values.text,
     limit: integer('limit', values.limit, 1) ?? 100,
   };
-  const problem = filterProblem(filter);
+  const problem = filterProblem(filter, { name: (field) => `--${field}`, since: values.since, until: values.until });
   if (problem !== undefined) throw new UsageError(problem);
   const store = await openStore(dataDir(io, values.dir), { mode: 'read' });
   try {
