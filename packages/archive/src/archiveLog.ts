@@ -11,10 +11,10 @@
  * leaves, every archived checkpoint has all its tiles, and the next run
  * finishes the rest.
  */
-import { equalBytes, fromUtf8, openNote, parseCheckpoint, utf8, type NoteVerifier } from '@stele/log';
+import { fromUtf8, utf8, type NoteVerifier } from '@stele/log';
 import { ArchiveError } from './errors.js';
 import { LATEST_PATH, checkpointPath, isObjectOf, objectUrl, objectsBetween, parseCheckpointPath, type TileObject } from './layout.js';
-import type { ArchiveSource } from './source.js';
+import { checkpointStanding, type ArchiveSource } from './source.js';
 import type { ArchiveTarget, Lock } from './target.js';
 
 /** Options of {@link createArchiver}. */
@@ -100,16 +100,12 @@ export function createArchiver(options: ArchiverOptions): Archiver {
     const diverged = (why: string) => new ArchiveError('ERR_ARCHIVE_DIVERGED', `${objectUrl(target.url, path)} ${why}; refusing to archive this log there`);
     const bytes = await target.read(path);
     if (bytes === undefined) throw diverged('was listed but cannot be read');
-    let cp;
-    try {
-      // Hostile until the log's key has verified it.
-      cp = parseCheckpoint((await openNote(fromUtf8(bytes), [verifier])).text);
-    } catch {
-      throw diverged("is not a checkpoint signed by this log's key");
-    }
-    if (cp.origin !== source.origin || cp.size !== archived) throw diverged(`names ${cp.origin} at size ${cp.size}`);
-    if (archived > size) throw diverged(`is ahead of the log (${archived} entries archived, ${size} in the log): the log was rolled back, or the archive belongs to another copy`);
-    if (!equalBytes(await source.root(archived), cp.root)) throw diverged('has another root than the log at that size');
+    const standing = await checkpointStanding(source, verifier, fromUtf8(bytes), size);
+    if (standing.kind === 'unsigned') throw diverged("is not a checkpoint signed by this log's key");
+    const cp = standing.checkpoint;
+    if (standing.kind === 'other-origin' || cp.size !== archived) throw diverged(`names ${cp.origin} at size ${cp.size}`);
+    if (standing.kind === 'ahead') throw diverged(`is ahead of the log (${archived} entries archived, ${size} in the log): the log was rolled back, or the archive belongs to another copy`);
+    if (standing.kind === 'forked') throw diverged('has another root than the log at that size');
   }
 
   async function copy(objects: TileObject[], lock: Lock | undefined, tally: { created: number; existing: number }): Promise<void> {

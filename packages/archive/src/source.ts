@@ -3,7 +3,7 @@
  * covers it, and the bytes of each tile file. `logSource` adapts the store's
  * log service; tests hand in their own.
  */
-import { TILE_HEIGHT, TILE_WIDTH, encodeBundle, encodeTile } from '@stele/log';
+import { TILE_HEIGHT, TILE_WIDTH, encodeBundle, encodeTile, equalBytes, openNote, parseCheckpoint, type Checkpoint, type NoteVerifier } from '@stele/log';
 import type { Log } from '@stele/store';
 import type { TileObject } from './layout.js';
 
@@ -35,4 +35,34 @@ export function logSource(log: Log): ArchiveSource {
     },
     root: (size) => log.root(size),
   };
+}
+
+/** How a checkpoint found beside a log's copy (an archive, an export) stands to the log. */
+export type CheckpointStanding =
+  /** The log extends it: signed by the log's key, for its origin, at a size it has, with its root there. */
+  | { kind: 'extended'; checkpoint: Checkpoint }
+  /** Not a checkpoint signed by the log's key. */
+  | { kind: 'unsigned' }
+  /** Signed by the key, for another origin. */
+  | { kind: 'other-origin'; checkpoint: Checkpoint }
+  /** Larger than the log: the log was rolled back, or is an older copy. */
+  | { kind: 'ahead'; checkpoint: Checkpoint }
+  /** Another root than the log's at its size: the log forked from it. */
+  | { kind: 'forked'; checkpoint: Checkpoint };
+
+/**
+ * Whether the log behind `source` (`size` entries) extends `note`, which is
+ * hostile until the log's key has verified it.
+ */
+export async function checkpointStanding(source: ArchiveSource, verifier: NoteVerifier, note: string, size: number): Promise<CheckpointStanding> {
+  let checkpoint: Checkpoint;
+  try {
+    checkpoint = parseCheckpoint((await openNote(note, [verifier])).text);
+  } catch {
+    return { kind: 'unsigned' };
+  }
+  if (checkpoint.origin !== source.origin) return { kind: 'other-origin', checkpoint };
+  if (checkpoint.size > size) return { kind: 'ahead', checkpoint };
+  if (!equalBytes(await source.root(checkpoint.size), checkpoint.root)) return { kind: 'forked', checkpoint };
+  return { kind: 'extended', checkpoint };
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { isObjectOf, logSource, objectsBetween, type ArchiveSource, type TileObject } from '@stele/archive';
-import { equalBytes, openNote, parseCheckpoint, parseNote, utf8, type Checkpoint, type NoteVerifier } from '@stele/log';
+import { checkpointStanding, isObjectOf, logSource, objectsBetween, type ArchiveSource, type TileObject } from '@stele/archive';
+import { equalBytes, parseCheckpoint, parseNote, utf8, type NoteVerifier } from '@stele/log';
 import { openStore } from '@stele/store';
 import { EXIT, type Io } from '../io.js';
 import { DIR_OPTION, UsageError, dataDir, parse } from '../usage.js';
@@ -87,24 +87,24 @@ async function checkExported(
   const stat = statSync(file);
   if (!stat.isFile() || stat.size > MAX_CHECKPOINT_BYTES) throw refuse('checkpoint is not a signed checkpoint');
   const note = readText(file);
-  let cp: Checkpoint;
-  try {
-    // Hostile until this log's key has verified it.
-    cp = parseCheckpoint((await openNote(note, [verifier])).text);
-  } catch {
-    const claimed = claimedOrigin(note);
-    if (claimed === undefined) throw refuse('checkpoint is not a signed checkpoint');
-    if (claimed !== source.origin) throw refuse(`it holds the tiles of another log: its checkpoint names ${claimed}, this log is ${source.origin}`);
-    throw refuse(`its checkpoint names ${claimed} but is not signed by this log's key (another log with the same origin?)`);
+  const standing = await checkpointStanding(source, verifier, note, size);
+  const anotherLog = (origin: string) => refuse(`it holds the tiles of another log: its checkpoint names ${origin}, this log is ${source.origin}`);
+  switch (standing.kind) {
+    case 'unsigned': {
+      const claimed = claimedOrigin(note);
+      if (claimed === undefined) throw refuse('checkpoint is not a signed checkpoint');
+      if (claimed !== source.origin) throw anotherLog(claimed);
+      throw refuse(`its checkpoint names ${claimed} but is not signed by this log's key (another log with the same origin?)`);
+    }
+    case 'other-origin':
+      throw anotherLog(standing.checkpoint.origin);
+    case 'ahead':
+      throw refuse(`its checkpoint covers ${standing.checkpoint.size} entries but this log holds ${size}: the log was rolled back, or is an older copy of the one exported there`);
+    case 'forked':
+      throw refuse(`its checkpoint at size ${standing.checkpoint.size} has another root than this log (${size} entries) at that size: the log has forked from what was exported`);
+    case 'extended':
+      return { size: standing.checkpoint.size, note };
   }
-  if (cp.origin !== source.origin) throw refuse(`it holds the tiles of another log: its checkpoint names ${cp.origin}, this log is ${source.origin}`);
-  if (cp.size > size) {
-    throw refuse(`its checkpoint covers ${cp.size} entries but this log holds ${size}: the log was rolled back, or is an older copy of the one exported there`);
-  }
-  if (!equalBytes(await source.root(cp.size), cp.root)) {
-    throw refuse(`its checkpoint at size ${cp.size} has another root than this log (${size} entries) at that size: the log has forked from what was exported`);
-  }
-  return { size: cp.size, note };
 }
 
 /** The origin an unverified note claims, to name it in a refusal; undefined when it is no checkpoint at all. */
