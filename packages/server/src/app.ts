@@ -118,10 +118,18 @@ export function buildApp(options: AppOptions): App {
   });
   // Every route reads one string per query parameter, but a name given twice arrives as an
   // array: refused for all of them here, after the credential is checked and before any route reads it.
-  app.addHook('preValidation', async (request) => {
-    if (request.is404) return;
-    checkPercentEncoding(request.raw.url);
-    checkSingleValued(request.query);
+  // Only a URL with a query string has anything to check (ingest's POSTs have none): no promise, no scan for them.
+  app.addHook('preValidation', (request, _reply, done) => {
+    const url = request.raw.url ?? '';
+    const at = url.indexOf('?');
+    if (at < 0 || request.is404) return done();
+    try {
+      checkPercentEncoding(url.slice(at + 1));
+      checkSingleValued(request.query);
+    } catch (err) {
+      return done(err as Error);
+    }
+    done();
   });
   app.setErrorHandler((err, request, reply) => {
     const api = toApiError(err) ?? fastifyError(err as Error & { code?: string; statusCode?: number });
@@ -161,9 +169,8 @@ const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
  * refuses it in the path: the query parser would read `%ZZ` as those three
  * characters, and a search for them would quietly look for something else.
  */
-function checkPercentEncoding(url: string | undefined): void {
-  const at = url?.indexOf('?') ?? -1;
-  if (at >= 0 && BAD_PERCENT.test(url!.slice(at + 1))) throw new ApiError(400, 'ERR_BAD_REQUEST', "the URL's percent-encoding is malformed");
+function checkPercentEncoding(queryString: string): void {
+  if (BAD_PERCENT.test(queryString)) throw new ApiError(400, 'ERR_BAD_REQUEST', "the URL's percent-encoding is malformed");
 }
 
 /** Refuses a query parameter given more than once (hostile or confused input): which one counts would be a guess. */
