@@ -10,6 +10,7 @@ import { workerSettings } from '../packages/store/dist/verifyParallel.js';
 import { concurrentAppend, parallelAppend, sequentialAppend } from './append.mjs';
 import { entryBytes, hypercoreBaseline, sqliteBaseline, sqliteIndexedBaseline } from './baselines.mjs';
 import { breakdown } from './breakdown.mjs';
+import { floorAppend } from './floor.mjs';
 import { cleanup, median, now, progress, removeDir, round, summary } from './lib.mjs';
 
 const REPS = Number(process.env.BENCH_REPS ?? 3);
@@ -52,7 +53,7 @@ async function main() {
   // machine's load (other processes) hits all three alike; ratios are per round.
   progress(`baselines: the canonical entries of ${N.baseline} events`);
   const entries = entryBytes(N.baseline);
-  const rounds = { stele: [], steleCpu: [], steleOneCaller: [], sqlite: [], sqliteIndexed: [], hypercore: [] };
+  const rounds = { stele: [], steleCpu: [], steleOneCaller: [], sqlite: [], sqliteIndexed: [], hypercore: [], floor: [], floorCpu: [] };
   for (let i = 0; i < REPS; i++) {
     progress(`round ${i + 1} of ${REPS}: append batch 1000 (${N.batch1000} events, ${CALLERS} callers, then one), plain SQLite, hypercore`);
     const parallel = await parallelAppend(1000, N.batch1000, CALLERS);
@@ -63,6 +64,10 @@ async function main() {
     rounds.sqlite.push(await rateOf(sqliteBaseline(entries, 1000)));
     rounds.hypercore.push(await rateOf(hypercoreBaseline(entries, 1000)));
     rounds.sqliteIndexed.push(await rateOf(sqliteIndexedBaseline(entries, 1000)));
+    const floor = await floorAppend(1000, N.batch1000, CALLERS);
+    removeDir(floor.dir);
+    rounds.floor.push(floor.rate);
+    if (floor.cpuMicros) rounds.floorCpu.push(floor.cpuMicros);
   }
   append.batch1000 = {
     events: N.batch1000,
@@ -90,6 +95,14 @@ async function main() {
     hypercore: { unit: 'blocks/s', batch: 1000, ...summary(rounds.hypercore) },
     // Not a target: the store's own SQLite writes alone (entries, id index, full-text index), on one thread.
     sqliteIndexed: { unit: 'rows/s', batch: 1000, ...summary(rounds.sqliteIndexed) },
+    // Not a target: a bare two-thread pipeline doing part of what the issue asks of an append and nothing else (floor.mjs).
+    floor: {
+      unit: 'events/s',
+      batch: 1000,
+      callers: CALLERS,
+      ...summary(rounds.floor),
+      ...(rounds.floorCpu.length > 0 && { cpuMicrosPerEvent: leastCpu(rounds.floorCpu) }),
+    },
   };
 
   progress(`verify: a log of ${N.verify} entries appended in batches of 1000`);
@@ -129,10 +142,12 @@ async function main() {
     appendVsSqlite: {
       ratio: round(vsSqlite), target: TARGETS.appendVsSqlite, pass: vsSqlite >= TARGETS.appendVsSqlite,
       oneCallerRatio: round(perRound('sqlite', 'steleOneCaller')),
+      floorRatio: round(perRound('sqlite', 'floor')),
     },
     appendVsHypercore: {
       ratio: round(vsHypercore), target: TARGETS.appendVsHypercore, pass: vsHypercore >= TARGETS.appendVsHypercore,
       oneCallerRatio: round(perRound('hypercore', 'steleOneCaller')),
+      floorRatio: round(perRound('hypercore', 'floor')),
       // The time an event may take at the target (µs, wall clock), and what the store's SQLite writes alone take of one core.
       budget: {
         microsPerEvent: round(1e6 / (TARGETS.appendVsHypercore * median(rounds.hypercore))),
