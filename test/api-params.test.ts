@@ -170,6 +170,8 @@ describe('searches that would match everything or nothing', () => {
     ['/v1/evidence?cursor=x', 'cursor'],
     ['/v1/events/facets?format=ocsf', 'format'],
     ['/v1/events/stream?text=x', 'text'],
+    ['/v1/events/stream?since=2h', 'since'],
+    ['/v1/events/stream?actor=ada&until=2026-01-01T00:00:00Z', 'until'],
   ])('%s: an unknown parameter is 400 ERR_BAD_REQUEST naming it', async (path, name) => {
     expect(await refused(await get(path), 400, 'ERR_BAD_REQUEST')).toContain(name);
   });

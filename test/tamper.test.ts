@@ -496,13 +496,18 @@ describe('rollback and --against', () => {
     expect(plain.stdout).toMatch(/^FAILED: ERR_AGAINST_SIGNATURE: /);
   });
 
-  test('a file that is not a signed note fails --against, saying so', async () => {
-    const file = join(tempDir('saved'), 'not-a-note');
-    writeFileSync(file, 'hello\n');
-    const { code, json } = await verify(copyLog(), '--against', file);
-    expect(code).toBe(1);
-    expect(json).toMatchObject({ ok: false, code: 'ERR_AGAINST_SIGNATURE' });
-    expect((json as { message: string }).message).toMatch(/^not a signed note: /);
+  test('a file that is not a signed checkpoint is refused as --against with exit 2, naming the file', async () => {
+    const dir = tempDir('saved');
+    const note = join(dir, 'not-a-note');
+    writeFileSync(note, 'hello\n');
+    // A signed note whose text is not a checkpoint: the right form of file, the wrong kind.
+    const other = join(dir, 'not-a-checkpoint');
+    writeFileSync(other, readFileSync(await saveCheckpoint(copyLog()), 'utf8').replace(/^[^\n]*\n\d+\n/, 'hello\nworld\n'));
+    for (const file of [note, other]) {
+      const { code, stdout, stderr } = await stele(['verify', '--dir', copyLog(), '--against', file, '--json']);
+      expect({ code, stdout, lines: stderr.trimEnd().split('\n').length }).toEqual({ code: 2, stdout: '', lines: 1 });
+      expect(stderr).toContain(`--against ${file} is not a signed checkpoint`);
+    }
   });
 
   test('a saved checkpoint with its root line changed fails --against: ERR_AGAINST_SIGNATURE', async () => {

@@ -149,7 +149,7 @@ export function openApiDocument(): object {
         },
       },
       '/v1/events/stream': {
-        get: { summary: 'Server-sent events: each new entry (event: entry) and checkpoint (event: checkpoint); takes the search filters (since and until are ignored: it sends what comes from now on)', parameters: filters, responses: { 200: { description: 'text/event-stream' }, ...searchErrors(401, 403) } },
+        get: { summary: 'Server-sent events: each new entry (event: entry) and checkpoint (event: checkpoint); takes the search filters but since and until (400: it sends what is appended from now on)', parameters: filters.filter((p) => p.name !== 'since' && p.name !== 'until'), responses: { 200: { description: 'text/event-stream' }, ...searchErrors(401, 403) } },
       },
       ...sourcePaths(),
       '/v1/proof/inclusion': {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createVerifier } from '@stele/log';
+import { createVerifier, parseCheckpoint, parseNote } from '@stele/log';
 import { openForAudit, verifyLog } from '@stele/store';
 import { S3_OPTIONS } from '../archiveFlags.js';
 import { EXIT, type Io } from '../io.js';
@@ -29,7 +29,7 @@ export async function verify(args: string[], io: Io): Promise<number> {
     return verifyArchived(io, { ...values, archive: values.archive, verifier: await pinnedVerifier(values.key) });
   }
   if (values.size !== undefined) throw new UsageError('--size goes with --archive');
-  const against = values.against === undefined ? undefined : readText(values.against, '--against');
+  const against = values.against === undefined ? undefined : savedCheckpoint(values.against);
   // Not openStore: that refuses a store whose tree contradicts its checkpoint, which is what verify must report.
   const store = await openForAudit(dataDir(io, values.dir));
   try {
@@ -53,12 +53,24 @@ export async function verify(args: string[], io: Io): Promise<number> {
   }
 }
 
-function readText(path: string, flag: string): string {
+/**
+ * The text of `--against FILE`, refused (exit 2) unless it has the form of a
+ * signed checkpoint: a file that is not one is the wrong file, not a log that
+ * fails. Its signature, origin and consistency are verification's to judge.
+ */
+function savedCheckpoint(path: string): string {
+  let text;
   try {
-    return readFileSync(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`${flag}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(`--against: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+  try {
+    parseCheckpoint(parseNote(text).text);
+  } catch (err) {
+    throw new UsageError(`--against ${path} is not a signed checkpoint (${(err as Error).message})`);
+  }
+  return text;
 }
 
 async function pinnedVerifier(value: string) {

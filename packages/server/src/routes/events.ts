@@ -23,7 +23,8 @@ export const SEARCH_PARAMETERS = {
   events: [...FILTERS, 'limit', 'cursor', 'format'],
   evidence: [...FILTERS, 'limit', 'since_size'],
   facets: [...FILTERS, 'limit', 'cursor', 'scan', 'top', 'buckets'],
-  stream: FILTERS,
+  // The stream sends what is appended from now on: time bounds would be ignored, so they are refused.
+  stream: FILTERS.filter((name) => name !== 'since' && name !== 'until'),
 } as const satisfies Record<string, readonly string[]>;
 
 /**
@@ -131,11 +132,14 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
   });
 
   app.get('/v1/events/stream', { onRequest: ctx.guard('read') }, async (request, reply) => {
-    const query = searchQuery(request.query, SEARCH_PARAMETERS.stream);
+    const given = request.query as Query;
+    for (const name of ['since', 'until']) {
+      if (given[name] !== undefined) throw new ApiError(400, 'ERR_BAD_REQUEST', `the stream sends what is appended from now on; ${name} applies to searches (GET /v1/events)`);
+    }
+    const query = searchQuery(given, SEARCH_PARAMETERS.stream);
     const options = searchOptions(ctx, query, people);
     const person = query.actor ? await resolvePerson(log, people, query.actor) : undefined;
-    // The stream sends what comes from now on: cursors and time bounds do not apply.
-    const filter = { ...filterOf({ ...query, limit: '1' }), before: undefined, since: undefined, until: undefined };
+    const filter = filterOf({ ...query, limit: '1' });
     stream(ctx, request, reply, searchMatcher(filter, { ...options, ...(person && { person }) }));
   });
 
