@@ -649,7 +649,7 @@ describe('the log and its tiles', () => {
   test('GET /v1/log: origin, verifier key, size, checkpoint', async () => {
     const h = await start();
     const empty = (await get(h, '/v1/log')).json() as Record<string, unknown>;
-    expect(empty).toEqual({ origin: 'example.com/app-test', verifierKey: h.store.verifierKey, size: 0, checkpoint: null });
+    expect(empty).toEqual({ origin: 'example.com/app-test', verifierKey: h.store.verifierKey, size: 0, checkpoint: null, selfCheck: null });
     await post(h, ev(1));
     const body = (await get(h, '/v1/log')).json() as { size: number; checkpoint: string };
     expect(body.size).toBe(1);

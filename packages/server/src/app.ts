@@ -76,7 +76,9 @@ export function buildApp(options: AppOptions): App {
     ...(options.https ? { https: options.https } : {}),
   } as FastifyServerOptions) as unknown as FastifyInstance;
 
+  const state: AppContext['state'] = { closing: false, selfCheck: undefined };
   const metrics = createMetrics({
+    selfCheck: () => state.selfCheck,
     size: () => store.log.size(),
     queued: () => store.log.stats().queued,
     checkpointAge: () => {
@@ -94,7 +96,7 @@ export function buildApp(options: AppOptions): App {
     guard: (scope, open = false) => requireScope({ tokens, oidc }, scope, open),
     streams: new Set<ServerResponse>(),
     deadlines: new WeakMap(),
-    state: { closing: false },
+    state,
   };
   store.log.subscribe((commit) => metrics.batch.observe(commit.entries.length));
 

@@ -61,13 +61,20 @@ function flatten(value: object, out: Record<string, true> = {}): Record<string, 
 export async function recordAdmin(
   log: Log,
   action: string,
-  fields: { actor: Actor; submitter?: Submitter; target?: { type: string; id?: string; name?: string }; reason?: string; details?: Record<string, unknown> },
+  fields: {
+    actor: Actor;
+    submitter?: Submitter;
+    target?: { type: string; id?: string; name?: string };
+    outcome?: 'success' | 'failure';
+    reason?: string;
+    details?: Record<string, unknown>;
+  },
 ): Promise<number> {
   const event = {
     source: 'stele',
     action,
     actor: fields.actor,
-    outcome: 'success',
+    outcome: fields.outcome ?? 'success',
     host: hostname(),
     ...(fields.target && { target: fields.target }),
     ...(fields.reason && { reason: fields.reason }),

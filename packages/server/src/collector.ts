@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { hasStore, initStore, openStore, type Store } from '@stele/store';
 import { buildApp } from './app.js';
 import { startArchive, type CollectorArchive } from './archiveTask.js';
+import { startSelfCheck, type SelfCheck } from './selfCheck.js';
 import { collectorActor, configHash, lastAdmin, lostRun, recordAdmin } from './audit.js';
 import { openTokenStore, type TokenStore } from './auth/tokenStore.js';
 import { ConfigError, isLoopback, publicConfig, type ServerConfig } from './config.js';
@@ -71,6 +72,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   let devices: DeviceTracker | undefined;
   let context: AppContext | undefined;
   let archive: CollectorArchive | undefined;
+  let selfCheck: SelfCheck | undefined;
   try {
     tokens = openTokenStore(config.dir);
     if (fresh) {
@@ -140,6 +142,9 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       1000,
     );
     follow.unref();
+    // The log checks itself in the background (verify.everySeconds): logged, in /metrics and /v1/log, and recorded as log.verify.
+    const state = context.state;
+    selfCheck = startSelfCheck({ dir: config.dir, everySeconds: config.verify.everySeconds, log: store.log, logger: app.log, publish: (status) => (state.selfCheck = status) });
     say(`stele collector ${options.version} listening on ${url} (log ${store.log.origin}, ${store.log.size()} entries)`);
 
     let closing: Promise<void> | undefined;
@@ -147,6 +152,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       (closing ??= (async () => {
         context!.state.closing = true;
         clearInterval(follow);
+        await selfCheck!.close();
         for (const res of context!.streams) res.end();
         await app.close();
         await devices!.close();
@@ -157,6 +163,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       })());
     return { url, app, store, close };
   } catch (err) {
+    await selfCheck?.close().catch(() => undefined);
     await archive?.close(false).catch(() => undefined);
     await devices?.close().catch(() => undefined);
     tokens?.close();

@@ -55,13 +55,13 @@ describe('resolveConfig', () => {
       env: {
         STELE_DIR: '/srv/stele', STELE_HOST: '::1', STELE_PORT: '0', STELE_AUTH: 'off', STELE_PUBLIC_TILES: 'yes',
         STELE_TLS_CERT: '/c.pem', STELE_TLS_KEY: '/k.pem', STELE_LIMITS_EVENTS_PER_REQUEST: '5', STELE_LIMITS_BODY_BYTES: '1024',
-        STELE_LIMITS_QUEUED_EVENTS: '50', STELE_LIMITS_REQUEST_TIMEOUT_MS: '1500', STELE_LOG_LEVEL: '',
+        STELE_LIMITS_QUEUED_EVENTS: '50', STELE_LIMITS_REQUEST_TIMEOUT_MS: '1500', STELE_LOG_LEVEL: '', STELE_VERIFY_EVERY_SECONDS: '3600',
       },
     });
     expect(config).toEqual({
       dir: '/srv/stele', host: '::1', port: 0, auth: false, publicTiles: true, tls: { cert: '/c.pem', key: '/k.pem' },
       limits: { eventsPerRequest: 5, bodyBytes: 1024, queuedEvents: 50, requestTimeoutMs: 1500 }, logLevel: 'info', oidc: { issuers: [] },
-      sources: DEFAULT_CONFIG.sources, identities: [], archive: DEFAULT_CONFIG.archive,
+      sources: DEFAULT_CONFIG.sources, identities: [], archive: DEFAULT_CONFIG.archive, verify: { everySeconds: 3600 },
     });
   });
 

@@ -32,6 +32,11 @@ export interface ServerConfig {
   oidc: { issuers: IssuerConfig[] };
   /** The continuous WORM archive (docs/ARCHIVE.md). */
   archive: ArchiveConfig;
+  /** The collector's check of its own log (selfCheck.ts). */
+  verify: {
+    /** Seconds between the end of one whole-log verification and the start of the next; 0: never. */
+    everySeconds: number;
+  };
   /** The sources beyond POST /v1/events: Kubernetes, CloudTrail, GitHub, Slack, CloudEvents (docs/SOURCES.md). */
   sources: {
     /** Regular expressions whose matches are ticket references (details.tickets, the ticket= filter). */
@@ -59,6 +64,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   logLevel: 'info',
   oidc: { issuers: [] },
   archive: { ...DEFAULT_ARCHIVE_CONFIG },
+  verify: { everySeconds: 21_600 },
   sources: { tickets: [...DEFAULT_TICKET_PATTERNS], maxObjectBytes: 8192, github: { secret: '' }, slack: { signingSecret: '' } },
   identities: [],
 };
@@ -96,6 +102,7 @@ const ENV: Record<string, string> = {
   STELE_ARCHIVE_ENDPOINT: 'archive.endpoint',
   STELE_ARCHIVE_REGION: 'archive.region',
   STELE_ARCHIVE_PATH_STYLE: 'archive.pathStyle',
+  STELE_VERIFY_EVERY_SECONDS: 'verify.everySeconds',
   STELE_SOURCES_MAX_OBJECT_BYTES: 'sources.maxObjectBytes',
   STELE_SOURCES_GITHUB_SECRET: 'sources.github.secret',
   STELE_SOURCES_SLACK_SIGNING_SECRET: 'sources.slack.signingSecret',
@@ -164,6 +171,7 @@ export function resolveConfig(layers: { file?: Source; env?: NodeJS.ProcessEnv; 
   within('limits.requestTimeoutMs', result.limits.requestTimeoutMs, 100, 3_600_000);
   const archiveProblem = archiveConfigProblem(result.archive);
   if (archiveProblem) throw new ConfigError(archiveProblem);
+  within('verify.everySeconds', result.verify.everySeconds, 0, 2_592_000);
   within('sources.maxObjectBytes', result.sources.maxObjectBytes, 0, 60_000);
   if (!LOG_LEVELS.includes(result.logLevel)) throw new ConfigError(`logLevel must be one of ${LOG_LEVELS.join(', ')}`);
   if (Boolean(result.tls.cert) !== Boolean(result.tls.key)) throw new ConfigError('TLS needs both a certificate and a key');

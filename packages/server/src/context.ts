@@ -6,6 +6,7 @@ import type { Scope, TokenStore } from './auth/tokenStore.js';
 import type { ServerConfig } from './config.js';
 import type { DeviceTracker } from './devices/tracker.js';
 import type { Metrics } from './metrics.js';
+import type { SelfCheckStatus } from './selfCheck.js';
 
 /** What every route shares. */
 export interface AppContext {
@@ -24,6 +25,10 @@ export interface AppContext {
   streams: Set<ServerResponse>;
   /** Each request's deadline timer (limits.requestTimeoutMs). */
   deadlines: WeakMap<IncomingMessage, NodeJS.Timeout>;
-  /** Set while shutting down: readiness fails, new appends are refused. */
-  state: { closing: boolean };
+  /**
+   * `closing` is set while shutting down: readiness fails, new appends are
+   * refused. `selfCheck` is the outcome of the collector's last check of its
+   * own log (selfCheck.ts), when there has been one.
+   */
+  state: { closing: boolean; selfCheck: SelfCheckStatus | undefined };
 }

@@ -3,6 +3,8 @@
  * enough that a client library would not earn its place.
  */
 
+import type { SelfCheckStatus } from './selfCheck.js';
+
 type Labels = Record<string, string>;
 
 const labelText = (labels: Labels) => {
@@ -73,7 +75,12 @@ export class Gauge {
 }
 
 /** The collector's metrics. */
-export function createMetrics(read: { size: () => number; checkpointAge: () => number; queued: () => number }) {
+export function createMetrics(read: { size: () => number; checkpointAge: () => number; queued: () => number; selfCheck: () => SelfCheckStatus | undefined }) {
+  // NaN (Prometheus' "no value") until the first self-check has ended.
+  const last = <T>(of: (s: SelfCheckStatus) => T) => () => {
+    const s = read.selfCheck();
+    return s === undefined ? NaN : Number(of(s));
+  };
   const m = {
     accepted: new Counter('stele_events_accepted_total', 'Events appended to the log (duplicates not counted).'),
     duplicates: new Counter('stele_events_duplicate_total', 'Events whose id was already in the log with the same content.'),
@@ -83,6 +90,10 @@ export function createMetrics(read: { size: () => number; checkpointAge: () => n
     size: new Gauge('stele_tree_size', 'Entries in the log.', read.size),
     age: new Gauge('stele_checkpoint_age_seconds', 'Seconds since the latest checkpoint was signed.', read.checkpointAge),
     queued: new Gauge('stele_append_queue_events', 'Events waiting for a commit.', read.queued),
+    selfCheckOk: new Gauge('stele_self_check_ok', "1 when the collector's last verification of its whole log held, 0 when it failed or could not run.", last((s) => s.ok)),
+    selfCheckSize: new Gauge('stele_self_check_size', 'Entries the last verification that held covered.', last((s) => (s.ok ? s.size : NaN))),
+    selfCheckTime: new Gauge('stele_self_check_timestamp_seconds', 'When the last verification ended (Unix time).', last((s) => Date.parse(s.finished) / 1000)),
+    selfCheckSeconds: new Gauge('stele_self_check_duration_seconds', 'How long the last verification took.', last((s) => s.seconds)),
   };
   return { ...m, render: () => Object.values(m).map((x) => x.render()).join('\n') + '\n' };
 }

@@ -162,7 +162,7 @@ export function openApiDocument(): object {
       '/v1/auth/whoami': { get: { summary: 'The caller: an API token, or a person or service an OIDC token proved, with its roles', responses: { 200: { description: 'the caller' }, ...errors(401) } } },
       '/v1/devices': { get: { summary: 'Enrolled devices: user, last seen, last sequence, gaps, and whether an admin retired them (scope read)', responses: { 200: { description: '{"devices":[...]}' }, ...errors(401, 403) } } },
       ...devicePaths(),
-      '/v1/log': { get: { summary: 'Origin, verifier key, size and latest checkpoint', responses: { 200: { description: 'the log' } } } },
+      '/v1/log': { get: { summary: "Origin, verifier key, size, latest checkpoint, and the outcome of the collector's last verification of its own log (selfCheck)", responses: { 200: { description: 'the log' } } } },
       '/log/checkpoint': { get: { summary: 'C2SP tlog-checkpoint (signed note)', responses: { 200: { description: 'text/plain' } } } },
       '/log/tile/{level}/{index}': { get: { summary: 'C2SP tlog-tiles hash tile; partial tiles at .../{index}.p/{width}', responses: { 200: { description: 'application/octet-stream' }, ...errors(404) } } },
       '/log/tile/entries/{index}': { get: { summary: 'C2SP tlog-tiles entry bundle (always needs scope read)', responses: { 200: { description: 'application/octet-stream' }, ...errors(404) } } },

@@ -46,6 +46,12 @@ export interface VerifyOptions {
   onProgress?: (done: number, total: number) => void;
   /** Entries per chunk, rounded down to a power of two of at least 64 (default 4,096). */
   chunk?: number;
+  /**
+   * 2 (the default): a large log in a file is checked by this thread and a
+   * worker thread together; 1: by this thread alone, leaving the other core
+   * to whatever else runs (a collector checking itself while it appends).
+   */
+  threads?: 1 | 2;
 }
 
 /** A failure found during the walk; thrown inside, returned outside. */
@@ -113,7 +119,7 @@ async function verifyContents(options: VerifyOptions): Promise<VerifyResult> {
       reported = done;
       onProgress(done, total);
     });
-  for (const parallel of [true, false]) {
+  for (const parallel of options.threads === 1 ? [false] : [true, false]) {
     try {
       return await walk(options, progress, parallel);
     } catch (err) {

@@ -48,5 +48,6 @@ export function proofRoutes(app: FastifyInstance, ctx: AppContext): void {
     verifierKey: ctx.store.verifierKey,
     size: log.size(),
     checkpoint: log.checkpoint() ?? null,
+    selfCheck: ctx.state.selfCheck ?? null,
   }));
 }
