@@ -61,6 +61,14 @@ export const fetchEvent = (id: string): Promise<EventProof> => get(`/v1/events/$
 /** `GET /v1/log`'s verifier key. */
 export const fetchVerifierKey = async (): Promise<string> => (await get<{ verifierKey: string }>('/v1/log')).verifierKey;
 
+/** The collector's last check of its own log (`GET /v1/log`'s `selfCheck`, docs/API.md). */
+export type SelfCheck =
+  | { ok: true; size: number; root: string; finished: string; seconds: number }
+  | { ok: false; index?: number | null; code: string; message: string; finished: string; seconds: number };
+
+/** `GET /v1/log`'s `selfCheck`: null before the collector's first check. */
+export const fetchSelfCheck = async (): Promise<SelfCheck | null> => (await get<{ selfCheck?: SelfCheck | null }>('/v1/log')).selfCheck ?? null;
+
 /** `GET /v1/proof/consistency`'s proof between two sizes. */
 export const fetchConsistency = async (from: number, to: number): Promise<string[]> =>
   (await get<{ proof: string[] }>(`/v1/proof/consistency?from=${from}&to=${to}`)).proof;

@@ -7,6 +7,7 @@ import { ApiError, token } from './api.js';
 import { h } from './dom.js';
 import { renderCoverage } from './coverageView.js';
 import { renderEvent } from './eventView.js';
+import { showSelfCheck, watchSelfCheck } from './integrity.js';
 import { describe as describeWho, fetchWhoAmI, isAdmin, renderAdmin, type WhoAmI } from './adminView.js';
 import { finishSignIn, session, startSignIn, type IssuerConfig } from './signin.js';
 import { leaveSearch, renderSearch } from './searchView.js';
@@ -63,6 +64,7 @@ async function showWho(): Promise<void> {
   const who = token.get() ? await fetchWhoAmI().catch(() => undefined) : undefined;
   document.querySelector('header .who')?.remove();
   document.querySelector('header a.admin')?.remove();
+  void showSelfCheck();
   signout.hidden = !token.get();
   signout.textContent = session.get() ? 'Sign out' : 'Forget token';
   signout.title = session.get() ? 'Sign out of the console in this tab' : 'Forget the API token';
@@ -176,6 +178,7 @@ document.addEventListener('keydown', (ev) => {
   }
 });
 window.addEventListener('hashchange', () => void route());
+watchSelfCheck();
 finishSignIn()
   .then(
     async () => {
