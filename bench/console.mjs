@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { initStore, openStore } from '../packages/store/dist/index.js';
-import { cleanup, now, progress, round, startServer, stopServer, tempDir } from './lib.mjs';
+import { cleanup, now, progress, round, SELF_CHECK_OFF, startServer, stopServer, tempDir } from './lib.mjs';
+
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TOTAL = Number(process.env.BENCH_CONSOLE_EVENTS ?? 1_000_000);
@@ -142,7 +143,7 @@ try {
   const wide = [];
   for (let r = 0; r < ROUNDS; r++) {
     progress(`round ${r + 1}/${ROUNDS}: starting stele serve`);
-    const server = await startServer(['packages/cli/bin/stele.js', 'serve', '--dir', dir, '--port', '0', '--log-level', 'warn']);
+    const server = await startServer(['packages/cli/bin/stele.js', 'serve', '--dir', dir, '--port', '0', '--log-level', 'warn'], SELF_CHECK_OFF);
     try {
       // Cold: the first request of each query in this process, in a rotated order.
       const names = Object.keys(queries);

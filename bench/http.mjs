@@ -6,7 +6,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { benchEvent } from './events.mjs';
-import { cpuMillisOf, cpuPerEvent, startServer, stopServer, threadCpu } from './lib.mjs';
+import { cpuMillisOf, cpuPerEvent, SELF_CHECK_OFF, startServer, stopServer, threadCpu } from './lib.mjs';
+
 
 const log = (m) => process.stderr.write(`[http] ${m}\n`);
 const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 8);
@@ -139,7 +140,7 @@ async function measure(server, token) {
 const loadAtStart = loadavg()[0];
 const dir = mkdtempSync(join(tmpdir(), 'stele-bench-http-'));
 try {
-  const stele = await startServer(['packages/cli/bin/stele.js', 'serve', '--dir', dir, '--port', '0', '--log-level', 'warn']);
+  const stele = await startServer(['packages/cli/bin/stele.js', 'serve', '--dir', dir, '--port', '0', '--log-level', 'warn'], SELF_CHECK_OFF);
   const token = readFileSync(join(dir, 'admin.token'), 'utf8').trim();
   const steleResult = await measure({ url: stele.url, pid: stele.child.pid }, token);
   await stopServer(stele.child);

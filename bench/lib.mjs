@@ -58,6 +58,13 @@ export function summary(rates) {
 }
 
 /**
+ * The environment that turns `stele serve`'s check of its own log off: it runs
+ * every 6 hours, the first 10 s after the start, so it would land inside the
+ * measured load; it is upkeep, not ingest or search.
+ */
+export const SELF_CHECK_OFF = { STELE_VERIFY_EVERY_SECONDS: '0' };
+
+/**
  * Starts a node process from the repository root that announces its URL
  * (`stele serve` on stderr, the bare server on stdout); resolves with it.
  */
