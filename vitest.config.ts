@@ -18,5 +18,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Collectors the tests start do not check their own logs unless a test asks (test/self-check.test.ts):
+    // a log.verify event 10 s after a start would change what a longer test counts.
+    env: { STELE_VERIFY_EVERY_SECONDS: '0' },
   },
 });

@@ -40,7 +40,7 @@ function run(command: string, args: string[], options: { cwd: string; env?: Node
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STELE_')) env[k] = v;
-  return { ...env, ...extra };
+  return { ...env, STELE_VERIFY_EVERY_SECONDS: '0', ...extra };
 }
 
 describe.skipIf(!hasEmacs)('the Emacs package', () => {

@@ -18,11 +18,11 @@ export interface Collector {
   stop(): Promise<void>;
 }
 
-/** The environment of a child: ours without STELE_* settings, quiet logs, plus `extra`. */
+/** The environment of a child: ours without STELE_* settings, quiet logs, no self-check (vitest.config.ts), plus `extra`. */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STELE_') && !k.startsWith('GIT_')) env[k] = v;
-  return { ...env, STELE_LOG_LEVEL: 'warn', ...extra };
+  return { ...env, STELE_LOG_LEVEL: 'warn', STELE_VERIFY_EVERY_SECONDS: '0', ...extra };
 }
 
 /** Starts `stele serve --dir dir --port P` (0: a free one) and waits until it answers. */
