@@ -2,9 +2,10 @@
  * What an auditor found in evidence and proofs, end to end: a bundle whose
  * JSON repeats a key (a reader sees the first value, a parser keeps the last)
  * and a bundle of no events both fail `stele verify-bundle` (exit 1); the
- * collector answers 404 rather than build an empty bundle and 500 rather than
- * hand out one that does not verify; `stele proof` prints nothing and exits 1
- * for an entry that does not match the signed tree.
+ * collector answers 404 rather than build an empty bundle, and 500 rather
+ * than hand out a bundle, or an event with its proof, that does not verify;
+ * `stele proof` prints nothing and exits 1 for an entry that does not match
+ * the signed tree.
  */
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -119,8 +120,9 @@ describe('stele verify-bundle and GET /v1/evidence', () => {
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('ERR_NOT_FOUND');
   });
 
-  test('a record edited in the store (leaf hash recomputed): 500 ERR_STORE_CORRUPT, no bundle', async () => {
+  test('a record edited in the store (leaf hash recomputed): 500 ERR_STORE_CORRUPT, no bundle, and no event with its proof', async () => {
     expect((await get('/v1/evidence?source=kubernetes')).status).toBe(200);
+    expect((await get(`/v1/events/${seedId(2)}`)).status).toBe(200);
     tamper(join(work, 'data'), (db) => {
       const idx = db.prepare('SELECT idx FROM entries WHERE id = ?').pluck().get(seedId(2)) as number;
       const data = Buffer.from((db.prepare('SELECT data FROM entries WHERE idx = ?').pluck().get(idx) as Buffer).toString('utf8').replace('prod/web-2', 'prod/web-X'));
@@ -129,6 +131,35 @@ describe('stele verify-bundle and GET /v1/evidence', () => {
     const response = await get('/v1/evidence?source=kubernetes');
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ error: { code: 'ERR_STORE_CORRUPT', message: 'the stored log does not verify for these events; run stele verify' } });
+    const event = await get(`/v1/events/${seedId(2)}`);
+    expect(event.status).toBe(500);
+    expect(await event.json()).toEqual({ error: { code: 'ERR_STORE_CORRUPT', message: 'the stored log does not verify for this event; run stele verify' } });
+  });
+
+  test('a record edited in the store, its leaf hash left: GET /v1/events/{id} answers 500 ERR_STORE_CORRUPT', async () => {
+    const dir = join(tempDir('event-integrity'), 'data');
+    const own = await startCollector(dir);
+    try {
+      const getOwn = (path: string) => fetch(`${own.url}${path}`, { headers: { authorization: `Bearer ${own.adminToken}` } });
+      const posted = await fetch(`${own.url}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${own.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(Array.from({ length: 9 }, (_, i) => seedEvent(i))),
+      });
+      expect(posted.status).toBe(201);
+      expect((await getOwn(`/v1/events/${seedId(6)}`)).status).toBe(200);
+      tamper(dir, (db) => {
+        const idx = db.prepare('SELECT idx FROM entries WHERE id = ?').pluck().get(seedId(6)) as number;
+        const before = (db.prepare('SELECT data FROM entries WHERE idx = ?').pluck().get(idx) as Buffer).toString('utf8');
+        expect(before).toContain('"outcome":"failure"');
+        db.prepare('UPDATE entries SET data = ? WHERE idx = ?').run(Buffer.from(before.replace('"outcome":"failure"', '"outcome":"success"')), idx);
+      });
+      const event = await getOwn(`/v1/events/${seedId(6)}`);
+      expect(event.status).toBe(500);
+      expect(((await event.json()) as { error: { code: string } }).error.code).toBe('ERR_STORE_CORRUPT');
+    } finally {
+      await own.stop();
+    }
   });
 });
 
