@@ -125,4 +125,11 @@ describe('export into a directory that holds an earlier export', () => {
     const verified = await stele(['verify', '--dir', log, '--against', join(out, 'checkpoint')]);
     expect(verified.code, verified.stdout).toBe(0);
   });
+
+  test('an --out where no directory can be made (under /proc) is refused with exit 2, one line, rather than spinning', async () => {
+    const log = await newLog('example.com/proc', 3);
+    const { code, stdout, stderr } = await stele(['export', '--dir', log, '--out', '/proc/stele-export-test']);
+    expect({ code, stdout, lines: stderr.trimEnd().split('\n').length }).toEqual({ code: 2, stdout: '', lines: 1 });
+    expect(stderr).toMatch(/^stele export: --out: cannot write \/proc\/stele-export-test\/\S+: ENOENT\n$/);
+  });
 });

@@ -10,8 +10,9 @@
  * the volume, not Stele, is what makes a committed file immutable.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, link, lstat, mkdir, open, readFile, readdir, stat, unlink, utimes } from 'node:fs/promises';
+import { chmod, link, lstat, open, readFile, readdir, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
+import { makeDirectory } from '@stele/store';
 import { ArchiveError } from './errors.js';
 import type { ArchiveTarget, Lock } from './target.js';
 
@@ -84,7 +85,7 @@ export function openFileTarget(options: FileTargetOptions): ArchiveTarget {
       const target = file(path);
       const tmp = join(dirname(target), `${TMP_MARK}${process.pid}-${randomBytes(6).toString('hex')}`);
       try {
-        await mkdir(dirname(target), { recursive: true, mode: 0o755 });
+        makeDirectory(dirname(target), 0o755);
         const handle = await open(tmp, 'wx', 0o600);
         try {
           await handle.writeFile(bytes);

@@ -84,23 +84,25 @@ function requireStore(dir: string): void {
 }
 
 /**
- * Creates a directory and its missing parents, mode 0700. Not mkdirSync's
- * `recursive`: on Node 20 it never returns (100% CPU) when mkdir fails with
- * ENOENT under a parent that exists, as in /proc, retrying parent and child.
+ * Creates a directory and its missing parents (mode 0700 unless given), for
+ * every path a user names (data directories, exports, archives). Not
+ * mkdirSync's `recursive`: on Node 20 it never returns (100% CPU) when mkdir
+ * fails with ENOENT under a parent that exists, as in /proc, retrying parent
+ * and child. Throws Node's error (its `code` set) when it cannot.
  */
-function makeDirectory(dir: string): void {
+export function makeDirectory(dir: string, mode = 0o700): void {
   try {
-    mkdirSync(dir, { mode: 0o700 });
+    mkdirSync(dir, { mode });
   } catch (err) {
     const code = errnoOf(err);
     if (code === 'EEXIST') {
       if (statSync(dir).isDirectory()) return;
-      throw Object.assign(new Error('ENOTDIR: not a directory'), { code: 'ENOTDIR' });
+      throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR' });
     }
     const parent = dirname(dir);
     if (code !== 'ENOENT' || parent === dir) throw err;
-    makeDirectory(parent);
-    mkdirSync(dir, { mode: 0o700 }); // once: a second ENOENT is the answer
+    makeDirectory(parent, mode);
+    mkdirSync(dir, { mode }); // once: a second ENOENT is the answer
   }
 }
 

@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { checkpointStanding, isObjectOf, logSource, objectsBetween, type ArchiveSource, type TileObject } from '@stele/archive';
 import { equalBytes, parseCheckpoint, parseNote, utf8, type NoteVerifier } from '@stele/log';
-import { openStore } from '@stele/store';
+import { makeDirectory, openStore } from '@stele/store';
 import { EXIT, type Io } from '../io.js';
 import { DIR_OPTION, UsageError, dataDir, parse } from '../usage.js';
 
@@ -145,7 +145,7 @@ function readText(file: string): string {
 
 function writeAtomically(file: string, bytes: Uint8Array): void {
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    makeDirectory(dirname(file), 0o755);
     const tmp = `${file}.tmp-${process.pid}`;
     writeFileSync(tmp, bytes);
     renameSync(tmp, file);
