@@ -16,6 +16,6 @@ export * from './archiveLog.js';
 export * from './task.js';
 export * from './verifyArchive.js';
 export * from './open.js';
-export { openS3Target, createS3Client, type S3TargetOptions } from './s3Target.js';
+export { openS3Target, createS3Client, quietSdkNodeWarning, type S3TargetOptions } from './s3Target.js';
 export { openFileTarget, type FileTargetOptions } from './fileTarget.js';
 export { openMemoryTarget, type MemoryTarget, type MemoryTargetOptions, type MemoryCall } from './memoryTarget.js';

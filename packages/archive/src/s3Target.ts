@@ -48,11 +48,22 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
+ * Turns off the AWS SDK's warning, nine lines on stderr before anything else
+ * on every run under Node 20, that its releases after January 2027 will need
+ * Node 22: Stele runs on Node 20 with the SDK release its lockfile pins. The
+ * SDK's own switch, left alone when the user has set it.
+ */
+export function quietSdkNodeWarning(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
+/**
  * Makes an S3 client for the archive. Checksums are sent and validated only
  * where Stele asks (it sends its own SHA-256 and MD5), so the SDK adds no
  * CRC32 trailers that older S3-compatible stores refuse.
  */
 export function createS3Client(options: Omit<S3TargetOptions, 'bucket' | 'prefix' | 'client'>): S3Client {
+  quietSdkNodeWarning();
   return new S3Client({
     ...(options.region ? { region: options.region } : {}),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),

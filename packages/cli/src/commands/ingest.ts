@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { cloudtrailEvents, DEFAULT_TICKET_PATTERNS, localActor, PayloadError, ticketMatchers } from '@stele/server';
+import { quietSdkNodeWarning } from '@stele/archive';
 import { openStore } from '@stele/store';
 import { chooseServer } from '../credentials.js';
 import { EXIT, type Io } from '../io.js';
@@ -106,6 +107,7 @@ async function s3Files(io: Io, location: string, endpoint: string | undefined, r
   const credentials = io.env.AWS_ACCESS_KEY_ID && io.env.AWS_SECRET_ACCESS_KEY
     ? { accessKeyId: io.env.AWS_ACCESS_KEY_ID, secretAccessKey: io.env.AWS_SECRET_ACCESS_KEY, ...(io.env.AWS_SESSION_TOKEN && { sessionToken: io.env.AWS_SESSION_TOKEN }) }
     : undefined;
+  quietSdkNodeWarning();
   const client = new S3Client({
     region: region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(endpointUrl && { endpoint: endpointUrl, forcePathStyle: true }),
