@@ -19,14 +19,19 @@
 //     root (tlog.TreeHash), which must be the checkpoint's; a bundle must hold
 //     exactly as many entries as its width;
 //   - every hash tile of the tree, byte for byte against the
-//     tile tlog.ReadTileData makes from those entries;
+//     tile tlog.ReadTileData makes from those entries; when the entries do
+//     not give the checkpoint's root, the first tile that disagrees names
+//     the entries its hash covers, else it names the tile;
 //   - inclusion proofs (tlog.ProveRecord, tlog.CheckRecord) for the first
 //     and last entries and every 1,000th;
 //   - with -old, an earlier checkpoint of the same log: its signature, then
 //     a consistency proof (tlog.ProveTree, tlog.CheckTree) from it to this one.
 //
 // It prints one line and exits 0 when all holds, 1 on the first failure
-// (naming it), 2 when it is called wrongly.
+// (naming it), 2 when it is called wrongly: a wrong number of arguments, a
+// VKEY that is no key, a DIR that does not exist or holds no checkpoint
+// file, or an -old file it cannot read (one line on stderr). Run it built,
+// not with `go run`, which turns every exit status but 0 into 1.
 //
 // The tile paths are Go's (tlog.Tile.Path) without its height element, which
 // C2SP tlog-tiles leaves out: Go's tile/8/0/x001/234/067 is tile/0/x001/234/067
@@ -38,10 +43,12 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -70,7 +77,20 @@ func main() {
 		fmt.Fprintf(os.Stderr, "go-verify: %v\n", err)
 		os.Exit(2)
 	}
-	summary, err := check(dir, verifier, *old)
+	data, err := readCheckpoint(dir)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "go-verify: %v\n", err)
+		os.Exit(2)
+	}
+	var oldData []byte
+	if *old != "" {
+		oldData, err = os.ReadFile(*old)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "go-verify: -old %s: %v\n", *old, reason(err))
+			os.Exit(2)
+		}
+	}
+	summary, err := check(dir, data, verifier, *old, oldData)
 	if err != nil {
 		fmt.Printf("FAILED: %v\n", err)
 		os.Exit(1)
@@ -93,6 +113,38 @@ func readVerifier(arg string) (note.Verifier, error) {
 		return nil, fmt.Errorf("VKEY: %v", err)
 	}
 	return v, nil
+}
+
+// readCheckpoint reads the checkpoint file of the export in dir.
+func readCheckpoint(dir string) ([]byte, error) {
+	info, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("DIR %s does not exist", dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("DIR %s: %v", dir, reason(err))
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("DIR %s is not a directory", dir)
+	}
+	path := filepath.Join(dir, "checkpoint")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("DIR %s holds no checkpoint file (not an export?)", dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, reason(err))
+	}
+	return data, nil
+}
+
+// reason is a file error without the path it names, for messages that name it.
+func reason(err error) error {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		return pathErr.Err
+	}
+	return err
 }
 
 // checkpoint is a signed C2SP tlog-checkpoint, opened.
@@ -122,12 +174,10 @@ func openCheckpoint(data []byte, verifier note.Verifier) (checkpoint, error) {
 	return checkpoint{origin: lines[0], tree: tlog.Tree{N: size, Hash: root}}, nil
 }
 
-// check verifies the export in dir; on success it says what it checked.
-func check(dir string, verifier note.Verifier, oldPath string) (string, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "checkpoint"))
-	if err != nil {
-		return "", err
-	}
+// check verifies the export in dir, whose checkpoint file holds data, and
+// with oldPath, its consistency with the earlier checkpoint oldData; on
+// success it says what it checked.
+func check(dir string, data []byte, verifier note.Verifier, oldPath string, oldData []byte) (string, error) {
 	cp, err := openCheckpoint(data, verifier)
 	if err != nil {
 		return "", fmt.Errorf("checkpoint: %v", err)
@@ -154,10 +204,6 @@ func check(dir string, verifier note.Verifier, oldPath string) (string, error) {
 	if oldPath == "" {
 		return summary, nil
 	}
-	oldData, err := os.ReadFile(oldPath)
-	if err != nil {
-		return "", err
-	}
 	old, err := openCheckpoint(oldData, verifier)
 	if err != nil {
 		return "", fmt.Errorf("old checkpoint %s: %v", oldPath, err)
@@ -168,12 +214,19 @@ func check(dir string, verifier note.Verifier, oldPath string) (string, error) {
 	if old.tree.N > tree.N {
 		return "", fmt.Errorf("old checkpoint %s: size %d is larger than this log's %d (rolled back?)", oldPath, old.tree.N, tree.N)
 	}
+	if old.tree.N == 0 {
+		// Every log extends the empty one; tlog proves nothing from size 0, so its root is checked here (RFC 6962: SHA-256 of nothing).
+		if old.tree.Hash != tlog.Hash(sha256.Sum256(nil)) {
+			return "", fmt.Errorf("old checkpoint %s: size 0, but its root %v is not the empty tree's", oldPath, old.tree.Hash)
+		}
+		return fmt.Sprintf("%s; consistent with the checkpoint at size 0", summary), nil
+	}
 	proof, err := tlog.ProveTree(tree.N, old.tree.N, tiles)
 	if err != nil {
 		return "", fmt.Errorf("consistency with %s: %v", oldPath, err)
 	}
 	if err := tlog.CheckTree(proof, tree.N, tree.Hash, old.tree.N, old.tree.Hash); err != nil {
-		return "", fmt.Errorf("consistency with %s (size %d): %v", oldPath, old.tree.N, err)
+		return "", fmt.Errorf("consistency with %s (size %d): this log is not an extension of it (a fork, or history rewritten): %v", oldPath, old.tree.N, err)
 	}
 	return fmt.Sprintf("%s; consistent with the checkpoint at size %d", summary, old.tree.N), nil
 }
@@ -227,8 +280,10 @@ func storedHashes(dir string, size int64) (memoryHashes, error) {
 
 // checkTiles compares the root of the entries with the checkpoint's, then
 // every hash tile of the export with the one tlog.ReadTileData makes from
-// the entries. When the roots differ, the first level-0 tile that disagrees
-// with the entries names the entry.
+// the entries, level 0 first. When the roots differ, the first tile that
+// disagrees with the entries names the entries its differing hash covers:
+// the tile holds what was signed, the entries do not give it. When the roots
+// agree, the tile is named.
 func checkTiles(dir string, tree tlog.Tree, stored memoryHashes, root tlog.Hash) error {
 	for _, t := range tilesOf(tree.N) {
 		want, err := tlog.ReadTileData(t, stored)
@@ -247,12 +302,50 @@ func checkTiles(dir string, tree tlog.Tree, stored memoryHashes, root tlog.Hash)
 			entry := t.N<<height + int64(at)
 			return fmt.Errorf("entry %d (in %s): its leaf hash is not the one %s holds, and the entries do not give the checkpoint's root", entry, c2spPath(tlog.Tile{H: height, L: -1, N: t.N, W: t.W}), c2spPath(t))
 		}
+		if root != tree.Hash {
+			first, end := covered(t, at, tree.N)
+			return fmt.Errorf("entries %d to %d (%s): their hash is not the one %s holds (hash %d), and the entries do not give the checkpoint's root", first, end-1, bundlesOf(first, end, tree.N), c2spPath(t), at)
+		}
 		return fmt.Errorf("hash tile %s: hash %d is not the one the entries give", c2spPath(t), at)
 	}
 	if root != tree.Hash {
 		return fmt.Errorf("tree: the entries give root %v, the checkpoint %v", root, tree.Hash)
 	}
 	return nil
+}
+
+// covered is the range of entries [first, end) that hash k of tile t covers
+// in a tree of the given size: a level-L hash covers 256^L entries.
+func covered(t tlog.Tile, k int, size int64) (first, end int64) {
+	span := int64(1) << (uint(t.L) * height)
+	first = (t.N<<height + int64(k)) * span
+	end = first + span
+	if end > size {
+		end = size
+	}
+	return first, end
+}
+
+// bundlesOf names the entry bundles that hold entries [first, end) of a tree
+// of the given size.
+func bundlesOf(first, end, size int64) string {
+	from := c2spPath(bundleOf(first, size))
+	to := c2spPath(bundleOf(end-1, size))
+	if from == to {
+		return "in " + from
+	}
+	return "in " + from + " to " + to
+}
+
+// bundleOf is the entry bundle that holds an entry of a tree of the given size.
+func bundleOf(entry, size int64) tlog.Tile {
+	const full = 1 << height
+	n := entry / full
+	width := size - n*full
+	if width > full {
+		width = full
+	}
+	return tlog.Tile{H: height, L: -1, N: n, W: int(width)}
 }
 
 // tilesOf lists the hash tiles of a tree of the given size, as tlog-tiles
