@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { sameEvent, validateEvent, type EventInput } from '@stele/log';
+import { EventValidationError, sameEvent, validateEvent, type EventInput, type FieldError } from '@stele/log';
+import { bindEvents, localActor } from '@stele/server';
 import { openStore, parseRecord } from '@stele/store';
 import { chooseServer } from '../credentials.js';
 import { EXIT, type Io } from '../io.js';
@@ -12,8 +13,9 @@ const CHUNK = 10_000;
 
 /**
  * `stele append [--dir D] [FILE|-] [--json]`: append JSON Lines. The whole
- * input is parsed and checked first (schema, and ids already in the log with
- * other content), so a bad line appends nothing. With `--server URL` the
+ * input is parsed and checked first (schema, what the collector refuses of a
+ * client, and ids already in the log with other content), so a bad line
+ * appends nothing. With `--server URL` the
  * events go to that collector instead (POST /v1/events, all or nothing), sent
  * with the stored login (`stele login`) or `$STELE_TOKEN`.
  */
@@ -24,13 +26,15 @@ export async function append(args: string[], io: Io): Promise<number> {
   const { inputs, lines } = parseLines(text);
   if (values.server !== undefined) return appendRemote(io, chooseServer(io, values.server), text, inputs.length, Boolean(values.json));
 
+  const events = bindLocal(inputs, lines);
+  const { submitter } = localActor();
   const store = await openStore(dataDir(io, values.dir));
   try {
-    await refuseConflicts(store.log, inputs, lines);
+    await refuseConflicts(store.log, events, lines);
     let appended = 0;
     let duplicates = 0;
-    for (let i = 0; i < inputs.length; i += CHUNK) {
-      const result = await store.log.append(inputs.slice(i, i + CHUNK));
+    for (let i = 0; i < events.length; i += CHUNK) {
+      const result = await store.log.append(events.slice(i, i + CHUNK), { submitter });
       for (const e of result.entries) {
         if (e.duplicate) duplicates++;
         else appended++;
@@ -86,16 +90,36 @@ function parseLines(text: string): { inputs: EventInput[]; lines: number[] } {
       throw new UsageError(`line ${line}: invalid JSON: ${(err as Error).message}`);
     }
     const result = validateEvent(value);
-    if (!result.ok) {
-      const first = result.errors[0]!;
-      const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more)` : '';
-      // An empty field is the line as a whole (not an object): no field to name.
-      throw new UsageError(`line ${line}: ${first.field ? `${first.field}: ` : ''}${first.message} [${first.code}]${more}`);
-    }
+    if (!result.ok) throw lineError(line, result.errors);
     inputs.push(result.event);
     lines.push(line);
   });
   return { inputs, lines };
+}
+
+/** The first field error of a line, with how many more, as one line. */
+function lineError(line: number | undefined, errors: readonly FieldError[]): UsageError {
+  const first = errors[0]!;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+  // An empty field is the line as a whole (not an object): no field to name.
+  return new UsageError(`line ${line}: ${first.field ? `${first.field}: ` : ''}${first.message} [${first.code}]${more}`);
+}
+
+/**
+ * The events as the collector takes them from a service (bindEvents with no
+ * person): a reserved source (`stele`, `stele.*`) or a details key the
+ * collector sets is refused, naming the line, and a claimed `verified: true`
+ * is kept only as a claim. They are appended with the person at this
+ * terminal as their submitter, as `stele token create` records its events.
+ */
+function bindLocal(inputs: readonly EventInput[], lines: readonly number[]): EventInput[] {
+  try {
+    return bindEvents(inputs, undefined) as EventInput[];
+  } catch (err) {
+    if (!(err instanceof EventValidationError)) throw err;
+    const event = err.errors[0]!.event;
+    throw lineError(lines[event], err.errors.filter((e) => e.event === event));
+  }
 }
 
 /** An id already in the log, or earlier in the input, with other content rejects the input. */
