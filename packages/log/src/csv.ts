@@ -9,9 +9,22 @@ function csvCells(r: EventRecord): (string | number | boolean | undefined)[] {
     r.target?.type, r.target?.id, r.target?.name, r.outcome, r.reason, r.host];
 }
 
-/** RFC 4180: quote a field holding a comma, quote or line break; double the quotes. */
+/**
+ * Text a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, a tab or a
+ * carriage return first): events are written by whoever sends them, and an
+ * auditor opens the export in a spreadsheet.
+ */
+const FORMULA = /^[=+\-@\t\r]/;
+
+/**
+ * RFC 4180: quote a field holding a comma, quote or line break; double the
+ * quotes. Text that would start a formula gets a `'` in front (OWASP's
+ * advice), so a spreadsheet shows it rather than runs it; the JSON export and
+ * the evidence bundle keep every value as it is.
+ */
 function csvField(value: string | number | boolean | undefined): string {
-  const s = value === undefined ? '' : String(value);
+  let s = value === undefined ? '' : String(value);
+  if (typeof value === 'string' && FORMULA.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
