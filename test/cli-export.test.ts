@@ -102,7 +102,24 @@ describe('export into a directory that holds an earlier export', () => {
     const out = join(tempDir('tiles'), 'tiles');
     mkdirSync(join(out, 'tile/entries/000.p'), { recursive: true });
     writeFileSync(join(out, 'tile/entries/000.p/8'), 'not these entries');
-    expect(await exportRefused(log, out)).toContain('tile/entries/000.p/8');
+    const message = await exportRefused(log, out);
+    expect(message).toContain('tile/entries/000.p/8');
+    expect(message).toContain("another log's export, or a damaged one");
+  });
+
+  test("a damaged file beyond this log's own checkpoint there is called damaged, not another log's", async () => {
+    const log = await newLog('example.com/audit', 300);
+    const out = join(tempDir('tiles'), 'tiles');
+    const first = join(tempDir('tiles'), 'first');
+    await exportOk(log, first);
+    await seedLog(log, 300, { from: 300 });
+    await exportOk(log, out);
+    // The earlier export's checkpoint (size 300), with a bundle only the larger log has, damaged.
+    cpSync(join(first, 'checkpoint'), join(out, 'checkpoint'));
+    writeFileSync(join(out, 'tile/entries/002.p/88'), 'not these entries');
+    const message = await exportRefused(log, out);
+    expect(message).toContain('tile/entries/002.p/88');
+    expect(message).toContain("its checkpoint is this log's at size 300, which does not cover this file");
   });
 
   test('the same log that grew is exported incrementally, a re-run with no change writes nothing, and verify --against passes', async () => {

@@ -48,7 +48,8 @@ export async function exportTiles(args: string[], io: Io): Promise<number> {
       // What the verified checkpoint covers was written by an export of this log; anything else is compared.
       if (exported !== undefined && isObjectOf(object, exported.size)) continue;
       if (!equalBytes(readBytes(file), await source.read(object))) {
-        throw refuse(`${object.path} holds other bytes than this log's file at that path: the directory belongs to another log`);
+        const whose = exported === undefined ? 'another log\'s export, or a damaged one' : `damaged or written by something else: its checkpoint is this log's at size ${exported.size}, which does not cover this file`;
+        throw refuse(`${object.path} holds other bytes than this log's file at that path: the directory holds ${whose}`);
       }
     }
 
