@@ -53,8 +53,7 @@ async function need(fetch: TileFetcher, path: string): Promise<Uint8Array> {
 export async function verifyTiledLog(options: TiledLogOptions): Promise<VerifiedTiledLog> {
   const { fetch, verifier, hasher } = options;
   const note = fromUtf8(await need(fetch, 'checkpoint'));
-  const opened = await openNote(note, [verifier]);
-  const cp = parseCheckpoint(opened.text);
+  const cp = await naming('checkpoint', async () => parseCheckpoint((await openNote(note, [verifier])).text));
   const origin = options.origin ?? verifier.name;
   if (cp.origin !== origin) throw new LogError('ERR_CHECKPOINT_MALFORMED', `the checkpoint's origin is ${cp.origin}, not ${origin}`);
 
@@ -68,7 +67,8 @@ export async function verifyTiledLog(options: TiledLogOptions): Promise<Verified
   };
   for (const bundle of bundlesForSize(cp.size)) {
     const path = entriesPath(bundle.index, bundle.width);
-    const entries = parseBundle(await need(fetch, path), bundle.width);
+    const bytes = await need(fetch, path);
+    const entries = await naming(path, async () => parseBundle(bytes, bundle.width));
     entries.forEach((entry, i) => {
       const index = bundle.index * TILE_WIDTH + i;
       options.onEntry?.(index, entry);
@@ -76,7 +76,8 @@ export async function verifyTiledLog(options: TiledLogOptions): Promise<Verified
     });
   }
   if (!equalBytes(range.root(), cp.root)) {
-    throw new LogError('ERR_ROOT_MISMATCH', `the entries hash to ${toBase64(range.root())}, not the checkpoint's root ${toBase64(cp.root)}`);
+    const where = await firstDisagreement(fetch, cp.size, levels);
+    throw new LogError('ERR_ROOT_MISMATCH', `the entries hash to ${toBase64(range.root())}, not the checkpoint's root ${toBase64(cp.root)}; ${where}`);
   }
   for (const tile of tilesForSize(cp.size)) {
     const path = tilePath(tile);
@@ -85,4 +86,41 @@ export async function verifyTiledLog(options: TiledLogOptions): Promise<Verified
     if (!equalBytes(await need(fetch, path), expected)) throw new LogError('ERR_ROOT_MISMATCH', `${path} differs from the tree of the entries`);
   }
   return { origin: cp.origin, size: cp.size, root: toBase64(cp.root), checkpoint: note };
+}
+
+/** Runs `read`, its LogError (same code) naming the file it is about. */
+async function naming<T>(path: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof LogError) throw new LogError(err.code, `${path}: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * Where entries whose tree is not the checkpoint's first disagree with the
+ * log's own hash tiles (an edit of the entries alone leaves those as they
+ * were), level 0 first: the entries the differing hash covers and their
+ * bundles. Only on that failure; a tile that is absent is passed over.
+ */
+async function firstDisagreement(fetch: TileFetcher, size: number, levels: Uint8Array[][]): Promise<string> {
+  for (const tile of tilesForSize(size)) {
+    const path = tilePath(tile);
+    const served = await fetch(path).catch(() => undefined);
+    if (served === undefined) continue;
+    const start = tile.index * TILE_WIDTH;
+    for (let k = 0; k < tile.width; k++) {
+      const hash = levels[tile.level]![start + k]!;
+      if (served.length >= 32 * (k + 1) && equalBytes(served.subarray(32 * k, 32 * (k + 1)), hash)) continue;
+      const span = TILE_WIDTH ** tile.level;
+      const first = (start + k) * span;
+      const last = Math.min(size, first + span) - 1;
+      const bundles = bundlesForSize(size).filter((b) => b.index * TILE_WIDTH <= last && (b.index + 1) * TILE_WIDTH > first).map((b) => entriesPath(b.index, b.width));
+      const entries = first === last ? `entry ${first}` : `entries ${first} to ${last}`;
+      const held = bundles.length === 1 ? bundles[0]! : `${bundles[0]!} to ${bundles[bundles.length - 1]!}`;
+      return `the first that differ from the log's hash tiles: ${entries} (${held}) ${first === last ? 'does' : 'do'} not give hash ${k} of ${path}`;
+    }
+  }
+  return 'every hash tile agrees with the entries: the tiles were rewritten with them';
 }
