@@ -769,6 +769,7 @@ describe('meta routes', () => {
     await post(h, [ev(4, { source: 'Bad' }), ev(5, { source: 'Bad' })]);
     await post(h, ev(6), { token: null });
     await post(h, '{', {});
+    expect((await post(h, [])).statusCode).toBe(400); // an empty batch counts as one
     const res = await get(h, '/metrics', null);
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
@@ -781,13 +782,14 @@ describe('meta routes', () => {
     expect(value('stele_events_rejected_total{reason="ERR_EVENT_INVALID"}')).toBe(2);
     expect(value('stele_events_rejected_total{reason="ERR_AUTH_MISSING"}')).toBe(1);
     expect(value('stele_events_rejected_total{reason="ERR_MALFORMED_JSON"}')).toBe(1);
+    expect(value('stele_events_rejected_total{reason="ERR_BAD_REQUEST"}')).toBe(1);
     expect(value('stele_tree_size')).toBe(3);
     expect(value('stele_append_queue_events')).toBe(0);
     expect(value('stele_commit_batch_events_count')).toBe(1);
     expect(value('stele_commit_batch_events_sum')).toBe(3);
     expect(value('stele_commit_batch_events_bucket{le="5"}')).toBe(1);
     expect(value('stele_commit_batch_events_bucket{le="2"}')).toBe(0);
-    expect(value('stele_http_request_duration_seconds_count')).toBeGreaterThanOrEqual(5);
+    expect(value('stele_http_request_duration_seconds_count')).toBeGreaterThanOrEqual(6);
     expect(res.body).toMatch(/^# TYPE stele_http_request_duration_seconds histogram$/m);
     expect(res.body).toMatch(/^stele_checkpoint_age_seconds \d/m);
   });

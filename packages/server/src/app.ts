@@ -140,8 +140,8 @@ export function buildApp(options: AppOptions): App {
       return reply.code(500).send(errorBody('ERR_INTERNAL', 'internal error'));
     }
     if (request.method === 'POST' && (request.routeOptions.url === '/v1/events' || request.routeOptions.url?.startsWith('/v1/sources/'))) {
-      // Every refused ingest counts, by reason: events when the body was read, else the request.
-      metrics.rejected.inc({ reason: api.code }, Array.isArray(request.body) ? request.body.length : 1);
+      // Every refused ingest counts, by reason: events when the body was read (an empty batch as one), else the request.
+      metrics.rejected.inc({ reason: api.code }, Array.isArray(request.body) ? Math.max(1, request.body.length) : 1);
     }
     return reply.code(api.status).headers(api.headers).send(errorBody(api.code, api.message, api.details));
   });
