@@ -147,22 +147,24 @@ describe('entries', () => {
     await expectFinding(dir, 100, 'ERR_LEAF_HASH_MISMATCH');
   });
 
-  test('one byte of an indexed field (target id) changed and the leaf hash rewritten: ERR_INDEX_MISMATCH at 100', async () => {
-    // The walk reaches the checkpoint at 200 first (its root no longer
-    // matches), but verify checks the query index of the entries it has
-    // walked before reporting, and the unit at 100 holds the old target
-    // among entry 100's words: the index finding comes first.
+  test('one byte of an indexed field (target id) changed and the leaf hash rewritten: ERR_CHECKPOINT_ROOT_MISMATCH at 100', async () => {
+    // The unit at 100 holds the old target among entry 100's words, so the
+    // query index disagrees with entry 100 before the walk reaches the
+    // checkpoint at 200. But the entries no longer reproduce that signed
+    // root: the finding is a changed entry (the one the index points at),
+    // not damage to the index.
     const dir = copyLog();
     tamper(dir, (db) => writeEntry(db, 100, oneByteEdit(db, 100, ...E100.targetId), true));
-    await expectFinding(dir, 100, 'ERR_INDEX_MISMATCH');
+    await expectFinding(dir, 100, 'ERR_CHECKPOINT_ROOT_MISMATCH');
   });
 
-  test('one byte of the reason changed and the leaf hash rewritten: ERR_INDEX_MISMATCH at 100', async () => {
+  test('one byte of the reason changed and the leaf hash rewritten: ERR_CHECKPOINT_ROOT_MISMATCH at 100', async () => {
     // The reason's words are in entry 100's segment of its unit's
-    // full-text document, which no longer matches: '1101' is new.
+    // full-text document, which no longer matches ('1101' is new); nor do
+    // the entries reproduce the checkpoint at 200.
     const dir = copyLog();
     tamper(dir, (db) => writeEntry(db, 100, oneByteEdit(db, 100, ...E100.reason), true));
-    await expectFinding(dir, 100, 'ERR_INDEX_MISMATCH');
+    await expectFinding(dir, 100, 'ERR_CHECKPOINT_ROOT_MISMATCH');
   });
 
   test('one byte of a field no index covers (device.seq) changed and the leaf hash rewritten: ERR_CHECKPOINT_ROOT_MISMATCH at 100', async () => {
@@ -177,15 +179,20 @@ describe('entries', () => {
     await expectFinding(dir, 100, 'ERR_CHECKPOINT_ROOT_MISMATCH');
   });
 
-  test('the same, with the history checkpoints from 200 on deleted: ERR_TREE_HASH_MISMATCH at 0', async () => {
+  test('the same, with the history checkpoints from 200 on deleted: ERR_CHECKPOINT_ROOT_MISMATCH at 100', async () => {
     // Without the signed checkpoint at 200 in the way, the stored level-8
-    // hash of [0, 256) is the first thing that disagrees, once leaf 255 is in.
+    // hash of [0, 256) is the first thing that disagrees, once leaf 255 is
+    // in. The stored hashes reproduce the latest checkpoint's root and the
+    // entries do not: the entries changed, in [100, 256) (the checkpoint at
+    // 100 holds), not the stored hash.
     const dir = copyLog();
     tamper(dir, (db) => {
       writeEntry(db, 100, oneByteEdit(db, 100, ...E100.seq), true);
       db.prepare('DELETE FROM checkpoints WHERE size >= 200').run();
     });
-    await expectFinding(dir, 0, 'ERR_TREE_HASH_MISMATCH');
+    await expectFinding(dir, 100, 'ERR_CHECKPOINT_ROOT_MISMATCH');
+    const { json } = await verify(dir);
+    expect(json.ok ? '' : json.message).toContain('an entry in [100, 256) differs from what was signed');
   });
 
   test('the same, with the level-8 hashes recomputed too: the latest checkpoint catches it, ERR_CHECKPOINT_ROOT_MISMATCH at 100', async () => {
@@ -560,13 +567,15 @@ describe('rollback and --against', () => {
     expect(json).toMatchObject({ ok: false, code: 'ERR_AGAINST_INCONSISTENT' });
   });
 
-  test('history rewritten with the stolen signer key: the --against failure names a range that holds entry 100', async () => {
+  test('history rewritten with the stolen signer key: the --against failure names a range that holds entry 100, and no index', async () => {
+    // One saved root cannot point at the entry that differs: an index of 0 would read as if entry 0 did.
     const dir = copyLog();
     const saved = await saveCheckpoint(dir);
     await forgeWithStolenKey(dir);
     const { json } = await verify(dir, '--against', saved);
     expect(json.ok).toBe(false);
-    expect(json.ok ? undefined : json.index).toBeLessThanOrEqual(100);
+    expect(json.ok ? undefined : json.index).toBeNull();
+    expect(json.ok ? '' : json.message).toContain('an entry in [0, 600) differs');
   });
 });
 

@@ -92,8 +92,9 @@ const cases: [string, (db: Database.Database) => void, Expected, Expected?][] = 
   ['entry 652 with a lone surrogate', (db) => rewrite(db, 652, (t) => t.replace('"action":"', '"action":"\\ud800')), { index: 652, code: 'ERR_ENTRY_MALFORMED' }],
   ['entry 655 is not JSON', (db) => rewrite(db, 655, () => '{"actor":'), { index: 655, code: 'ERR_ENTRY_MALFORMED' }],
   // Entries 308 to 563 are one commit, in units of at most 64: [512, 563] is checked before the tile [512, 768) completes.
-  ['entry 520 with another outcome', (db) => rewrite(db, 520, (t) => t.replace(/"outcome":"\w+"/, '"outcome":"unknown"')), { index: 520, code: 'ERR_INDEX_MISMATCH' }],
-  ['entry 521 with a reason added', (db) => rewrite(db, 521, (t) => t.replace('"received":', '"reason":"zzz","received":')), { index: 521, code: 'ERR_INDEX_MISMATCH' }],
+  // The index disagrees with the entry first, but the entries no longer reproduce the checkpoint at 564: a changed entry, not index damage.
+  ['entry 520 with another outcome', (db) => rewrite(db, 520, (t) => t.replace(/"outcome":"\w+"/, '"outcome":"unknown"')), { index: 520, code: 'ERR_CHECKPOINT_ROOT_MISMATCH' }],
+  ['entry 521 with a reason added', (db) => rewrite(db, 521, (t) => t.replace('"received":', '"reason":"zzz","received":')), { index: 521, code: 'ERR_CHECKPOINT_ROOT_MISMATCH' }],
   ['entry 658 with an unparsable time', (db) => rewrite(db, 658, (t) => t.replace(/"time":"[^"]*"/, '"time":"soon"')), { index: 658, code: 'ERR_ENTRY_MALFORMED' }],
   ['entry 660 not UTF-8 (its leaf hash rewritten)', (db) => {
     const data = Buffer.concat([Buffer.from(text(db, 660), 'utf8'), Buffer.from([0xff])]);
@@ -140,7 +141,22 @@ const cases: [string, (db: Database.Database) => void, Expected, Expected?][] = 
   ['a unit across a block boundary', (db) => db.prepare('UPDATE units SET last = 400 WHERE first = 320').run(), { index: 320, code: 'ERR_INDEX_MISMATCH' }],
   ['a full-text document changed', (db) => db.prepare("UPDATE unit_text SET doc = doc || ' zzz' WHERE rowid = (SELECT max(rowid) FROM unit_text)").run(), { code: 'ERR_INDEX_MISMATCH' }],
   ['a unit beyond the log', (db) => db.prepare(`INSERT INTO units (first, last, min_time, max_time) VALUES (${SIZE}, ${SIZE}, 0, 0)`).run(), { index: SIZE, code: 'ERR_INDEX_MISMATCH' }],
-  ['a tile hash changed', (db) => db.prepare('UPDATE tree_hashes SET hash = zeroblob(32) WHERE level = 8 AND idx = 2').run(), { index: 512, code: 'ERR_TREE_HASH_MISMATCH' }],
+  ['a tile hash changed', (db) => db.prepare('UPDATE tree_hashes SET hash = zeroblob(32) WHERE level = 8 AND idx = 2').run(), {
+    index: 512,
+    code: 'ERR_TREE_HASH_MISMATCH',
+    message: expect.stringContaining('is wrong: the hash of its entries fits the checkpoint at size 1066'),
+  }],
+  // A stored tile-level hash that differs from its entries': the signed root at 1066 tells which side is wrong (the checkpoint at 566 holds).
+  ['entry 702 changed where no index looks (its leaf hash rewritten)', (db) => rewrite(db, 702, (t) => t.replace('"size":702', '"size":703')), {
+    index: 566,
+    code: 'ERR_CHECKPOINT_ROOT_MISMATCH',
+    message: expect.stringContaining('an entry in [566, 768) differs from what was signed'),
+  }],
+  ['two tile hashes changed: the signed root fits neither tree', (db) => db.prepare('UPDATE tree_hashes SET hash = zeroblob(32) WHERE level = 8 AND idx IN (2, 3)').run(), {
+    index: 512,
+    code: 'ERR_TREE_HASH_MISMATCH',
+    message: expect.stringContaining('no signed root tells which is wrong'),
+  }],
   ['a tile hash removed', (db) => db.prepare('DELETE FROM tree_hashes WHERE level = 8 AND idx = 4').run(), { index: 1024, code: 'ERR_TREE_HASH_MISSING' }],
   ['an index problem before a later entry problem', (db) => {
     db.prepare("UPDATE unit_text SET doc = 'x' || doc WHERE rowid = 128").run();

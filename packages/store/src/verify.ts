@@ -3,11 +3,11 @@ import type { LogDriver, StoredCheckpoint } from './driver.js';
 import { nodeHasher } from './hash.js';
 import { readerSourceOf } from './readerSource.js';
 import type { UnitProblem } from './sqlite/indexChecker.js';
-import { checkChunk, workOf, type ChunkFinding, type ChunkResult, type ChunkSource } from './verifyChunk.js';
+import { checkChunk, storedTreeOf, workOf, type ChunkFinding, type ChunkResult, type ChunkSource } from './verifyChunk.js';
 import { startPool, WorkerFailed, workerSettings, type ChunkPool } from './verifyParallel.js';
 import { describeGuards } from './verifyGuards.js';
 import { driverChunkSource, sqliteChunkSource } from './verifySource.js';
-import { foldHex, hexHasherOf, HexRange } from './verifyTree.js';
+import { foldHex, hexHasherOf, HexRange, signedSide, type TreeNode } from './verifyTree.js';
 
 /** What verification found wrong; a closed list. */
 export type VerifyCode =
@@ -18,15 +18,15 @@ export type VerifyCode =
   | 'ERR_ENTRY_ID_MISMATCH' // a row's id differs from its record's
   | 'ERR_LEAF_HASH_MISMATCH' // a stored leaf hash differs from the entry's
   | 'ERR_TREE_HASH_MISSING' // a tile-level hash is not stored
-  | 'ERR_TREE_HASH_MISMATCH' // a stored tile-level hash differs from the recomputed one
-  | 'ERR_INDEX_MISMATCH' // the query index disagrees with the entries
+  | 'ERR_TREE_HASH_MISMATCH' // a stored tile-level hash differs from the recomputed one, and the entries' reproduce the signed root or no signed root tells
+  | 'ERR_INDEX_MISMATCH' // the query index disagrees with the entries, which agree with the signed tree as far as it tells
   | 'ERR_CHECKPOINT_MISSING' // entries without a latest checkpoint
   | 'ERR_CHECKPOINT_SIGNATURE' // a checkpoint's signature does not verify with the log's key
   | 'ERR_CHECKPOINT_MALFORMED' // a checkpoint does not parse, or names another origin or size
-  | 'ERR_CHECKPOINT_ROOT_MISMATCH' // a checkpoint's root differs from the tree of the entries
+  | 'ERR_CHECKPOINT_ROOT_MISMATCH' // a checkpoint's root differs from the tree of the entries: an entry differs from what was signed (also when a stored tile-level hash or the query index shows it first)
   | 'ERR_AGAINST_SIGNATURE' // the outside checkpoint does not verify with the log's key
   | 'ERR_AGAINST_ROLLBACK' // the outside checkpoint is larger than the log: entries were removed
-  | 'ERR_AGAINST_INCONSISTENT' // the log is not an extension of the outside checkpoint
+  | 'ERR_AGAINST_INCONSISTENT' // the log is not an extension of the outside checkpoint (no index: one root names no entry)
   | 'ERR_GUARDS_MISSING'; // the storage's own guards against changing committed rows are missing or altered (the contents verify)
 
 /** The outcome of {@link verifyLog}. */
@@ -60,6 +60,8 @@ class Finding extends Error {
     readonly index: number | null,
     readonly code: VerifyCode,
     message: string,
+    /** Of ERR_TREE_HASH_MISMATCH: the node, with the entries' hash, until the signed roots tell which side is wrong. */
+    readonly tile?: Required<TreeNode>,
   ) {
     super(message);
   }
@@ -84,6 +86,15 @@ interface Claim {
  * tree nodes its leaf completes, then the signed roots at its size; and a
  * problem of the query index as soon as the walk has derived the rows of
  * every entry the problem is about.
+ *
+ * What is wrong is named by the signed roots, which write access to the
+ * file alone cannot forge. An entry changed with its leaf hash shows first as
+ * an index row or a stored tile-level hash that disagrees with it; before
+ * either is reported, the first signed root past it is asked which side it
+ * takes (verifyTree.ts's signedSide, on the failure path only): if the
+ * entries do not reproduce it, the finding is the root's mismatch, naming
+ * the range of entries that differ from what was signed (and the entry the
+ * index points at); if they do, the index or the stored hash is wrong.
  *
  * The walk goes in chunks, which the calling thread and, for a big log in a
  * file, a worker thread check side by side (verifyChunk.ts); the results are
@@ -178,7 +189,7 @@ async function readClaims(options: VerifyOptions, stored: StoredCheckpoint[], si
     try {
       const claim = await openCheckpoint(cp.note, verifier, origin, 'ERR_CHECKPOINT_SIGNATURE', 'ERR_CHECKPOINT_MALFORMED');
       if (claim.size !== cp.size) throw new Finding(at, 'ERR_CHECKPOINT_MALFORMED', `checkpoint stored at size ${cp.size} says size ${claim.size}`);
-      claims.push({ size: claim.size, root: toHex(claim.root), what: `checkpoint at size ${cp.size}`, code: 'ERR_CHECKPOINT_ROOT_MISMATCH' });
+      claims.push({ size: claim.size, root: toHex(claim.root), what: `the checkpoint at size ${cp.size}`, code: 'ERR_CHECKPOINT_ROOT_MISMATCH' });
     } catch (err) {
       if (!(err instanceof Finding)) throw err;
       deferred.push(new Finding(at, err.code, `checkpoint at size ${cp.size}: ${err.message}`));
@@ -216,9 +227,69 @@ async function join(
   // checkpoints vouch only for each other (a stolen key signs them all alike), so a saved
   // checkpoint that disagrees narrows the change down only by earlier saved ones.
   const lastGood = new Map<VerifyCode, number>();
+  // Claims before this one matched the entries.
   let nextClaim = 0;
   // The first checkpoint that failed on its own is reported where the walk reaches it, unless something comes first.
   const failed = deferred[0];
+  // Read only to tell which side a signed root takes.
+  const tree = storedTreeOf(source, hx);
+
+  /** The finding of a claim whose root the entries [0, claim.size) do not reproduce. */
+  const mismatch = (claim: Claim): Finding => {
+    const floor = lastGood.get(claim.code) ?? 0;
+    const range = `an entry in [${floor}, ${claim.size}) differs from what was signed`;
+    // A saved checkpoint is one root: nothing in it shows where the log went another way, and no index would be honest.
+    if (claim.code === 'ERR_AGAINST_INCONSISTENT') return new Finding(null, claim.code, `the log does not extend ${claim.what}: ${range}; one root cannot tell which`);
+    return new Finding(floor, claim.code, `${claim.what} does not match the entries: ${range}`);
+  };
+
+  /** What a stored tile-level hash that differs from its entries' is: the entries' change when the signed root says so. */
+  const ofTile = async (found: Finding): Promise<Finding> => {
+    if (!found.tile) return found;
+    const { level: l, index: i } = found.tile;
+    const start = i * 2 ** l;
+    const end = start + 2 ** l;
+    const subtree = `the stored hash of the subtree of level ${l} starting at index ${start}`;
+    // Claims below `end` have matched; the first at or past it covers the node.
+    const claim = claims.find((c) => c.size >= end);
+    const side = claim && (await signedSide(hx, empty, tree, claim, found.tile));
+    if (claim && side === 'entries') return new Finding(start, found.code, `${subtree} is wrong: the hash of its entries fits ${claim.what}`);
+    if (claim && side === 'stored') {
+      const from = Math.max(start, lastGood.get(claim.code) ?? 0);
+      return new Finding(from, claim.code, `${claim.what} does not match the entries: an entry in [${from}, ${end}) differs from what was signed (${subtree} fits it, the entries under it do not)`);
+    }
+    // Nothing stored past the node was needed: the entries' own tree is what differs.
+    if (claim && claim.size === end) return mismatch(claim);
+    return new Finding(start, found.code, `${subtree} differs from the hash of its entries, and no signed root tells which is wrong`);
+  };
+
+  /** What an index problem is: the entry's change when the signed root its leaf is under says so. */
+  const ofIndex = async (problem: UnitProblem): Promise<Finding> => {
+    const e = problem.index;
+    const k = e === null ? -1 : claims.findIndex((c) => c.size > e);
+    // Claims before nextClaim matched the entries: an entry below one's size is as signed.
+    if (e === null || k < nextClaim) return indexFinding(problem);
+    const claim = claims[k]!;
+    const tile = Math.floor(e / 256);
+    const end = (tile + 1) * 256;
+    const floor = lastGood.get(claim.code) ?? 0;
+    const side = await signedSide(hx, empty, tree, claim, { level: 8, index: tile });
+    // The entries differ: under the tile when the stored tree fits the root; below the root when nothing stored past the tile was needed.
+    let from: number;
+    let to: number;
+    if (side === 'stored') [from, to] = [Math.max(tile * 256, floor), Math.min(end, claim.size)];
+    else if (side === undefined && end >= claim.size) [from, to] = [floor, claim.size];
+    else return indexFinding(problem);
+    return new Finding(
+      e,
+      claim.code,
+      `${claim.what} does not match the entries: an entry in [${from}, ${to}) differs from what was signed; entry ${e}, the first there that disagrees with its index row (written when it was appended), is most likely the one changed`,
+    );
+  };
+
+  /** What the walk reports at a finding that leaves the rows of entries [0, rows) derived: the chunk's index problem if those rows show it. */
+  const first = (found: Finding, rows: number, index: UnitProblem | undefined): Promise<Finding> =>
+    index && index.needs <= rows ? ofIndex(index) : ofTile(found);
 
   /**
    * The signed roots and deferred checkpoint findings due once the leaf at
@@ -226,19 +297,16 @@ async function join(
    * the compact range at that size past the whole chunks; `index` the
    * chunk's index problem, which comes first if the walk has its rows.
    */
-  const settle = (at: number, nodes: readonly string[], index: UnitProblem | undefined) => {
-    if (failed && (failed.index ?? 0) <= at) throw first(failed, at + 1, index);
+  const settle = async (at: number, nodes: readonly string[], index: UnitProblem | undefined) => {
+    if (failed && (failed.index ?? 0) <= at) throw await first(failed, at + 1, index);
     while (nextClaim < claims.length && claims[nextClaim]!.size === at + 1) {
-      const claim = claims[nextClaim++]!;
-      const floor = lastGood.get(claim.code) ?? 0;
-      if (claim.root !== foldHex(hx, empty, [...top.nodes, ...nodes])) {
-        const found = new Finding(floor, claim.code, `${claim.what} does not match the entries: an entry in [${floor}, ${claim.size}) differs from what was signed`);
-        throw first(found, at + 1, index);
-      }
+      const claim = claims[nextClaim]!;
+      if (claim.root !== foldHex(hx, empty, [...top.nodes, ...nodes])) throw await first(mismatch(claim), at + 1, index);
       lastGood.set(claim.code, claim.size);
+      nextClaim++;
     }
   };
-  settle(-1, [], undefined);
+  await settle(-1, [], undefined);
 
   const merge = async (result: ChunkResult) => {
     const { finding, index } = result;
@@ -252,10 +320,10 @@ async function join(
       const at = Math.min(d, c);
       if (at >= stop || at === Infinity) break;
       if (at === result.end - 1 && !finding && !index) break; // the tile levels above the chunk come first
-      settle(at, ranges.get(at + 1) ?? [], index);
+      await settle(at, ranges.get(at + 1) ?? [], index);
     }
-    if (finding) throw first(chunkFinding(finding), finding.phase === 'entry' ? finding.at : finding.at + 1, index);
-    if (index) throw indexFinding(index);
+    if (finding) throw await first(chunkFinding(finding), finding.phase === 'entry' ? finding.at : finding.at + 1, index);
+    if (index) throw await ofIndex(index);
     if (result.root !== undefined) {
       const done: [number, number, string][] = [];
       top.append(result.root, {
@@ -266,12 +334,12 @@ async function join(
       for (const [l, i, hash] of done) {
         const got = (await source.hashes(l, i, i + 1)).get(i);
         const firstLeaf = i * 2 ** l;
-        if (got === undefined) throw first(new Finding(firstLeaf, 'ERR_TREE_HASH_MISSING', `no stored hash for the subtree of level ${l} starting at index ${firstLeaf}`), result.end, index);
-        if (got !== hash) throw first(new Finding(firstLeaf, 'ERR_TREE_HASH_MISMATCH', `the stored hash of the subtree of level ${l} starting at index ${firstLeaf} is wrong`), result.end, index);
+        if (got === undefined) throw await first(new Finding(firstLeaf, 'ERR_TREE_HASH_MISSING', `no stored hash for the subtree of level ${l} starting at index ${firstLeaf}`), result.end, index);
+        if (got !== hash) throw await first(new Finding(firstLeaf, 'ERR_TREE_HASH_MISMATCH', `the stored hash of the subtree of level ${l} starting at index ${firstLeaf} differs from its entries'`, { level: l, index: i, hash }), result.end, index);
       }
-      settle(result.end - 1, [], index);
+      await settle(result.end - 1, [], index);
     } else {
-      settle(result.end - 1, ranges.get(result.end) ?? [], index);
+      await settle(result.end - 1, ranges.get(result.end) ?? [], index);
     }
   };
 
@@ -306,13 +374,8 @@ async function join(
   return { ok: true, size, root: toBase64(Buffer.from(foldHex(hx, empty, [...top.nodes, ...tail]), 'hex')) };
 }
 
-/** What the walk reports at a finding that leaves the rows of entries [0, rows) derived: the chunk's index problem if those rows show it. */
-function first(found: Finding, rows: number, index: UnitProblem | undefined): Finding {
-  return index && index.needs <= rows ? indexFinding(index) : found;
-}
-
 const indexFinding = (problem: UnitProblem): Finding => new Finding(problem.index, 'ERR_INDEX_MISMATCH', problem.message);
-const chunkFinding = (f: ChunkFinding): Finding => new Finding(f.index, f.code, f.message);
+const chunkFinding = (f: ChunkFinding): Finding => new Finding(f.index, f.code, f.message, f.tile);
 
 /** Opens a checkpoint note with the log's key; hostile until the signature checks. */
 async function openCheckpoint(

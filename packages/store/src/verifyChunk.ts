@@ -12,7 +12,7 @@ import type { UnitProblem } from './sqlite/indexChecker.js';
 import type { VerifyCode } from './verify.js';
 import { leafInput, scanEntry, type EntryScan } from './entryScan.js';
 import { EntryFinding, isScan, readParsedEntry, readScannedEntry } from './verifyEntry.js';
-import { HexRange, type HexHasher } from './verifyTree.js';
+import { HexRange, type HexHasher, type StoredTree, type TreeNode } from './verifyTree.js';
 
 /**
  * An entry as read for verification, in one string (reading one column of
@@ -77,6 +77,8 @@ export interface ChunkFinding {
   /** The entry being walked: before its row is derived (entry), after its leaf is appended (tree). */
   at: number;
   phase: 'entry' | 'tree';
+  /** Of a stored tile-level hash that differs from the entries': the node, with the entries' hash. */
+  tile?: Required<TreeNode>;
 }
 
 /** What a chunk found; structured-cloneable. */
@@ -92,6 +94,18 @@ export interface ChunkResult {
   ranges: [size: number, nodes: string[]][];
   /** The chunk's root, when the walk went through the whole chunk. */
   root?: string;
+}
+
+/** The stored tree of a source, for verifyTree.ts's signedSide: a leaf hash only where its entry's bytes hash to it. */
+export function storedTreeOf(source: ChunkSource, hx: HexHasher): StoredTree {
+  return {
+    node: async (level, index) => (await source.hashes(level, index, index + 1)).get(index),
+    async leaf(index) {
+      const row = await source.exact(index);
+      const leaf = row && hx.leafOfBytes(row.bytes);
+      return leaf === row?.leafHex ? leaf : undefined;
+    },
+  };
 }
 
 /** The work of chunk number `chunk` of a log of `size` entries, chunks of 2^level. */
@@ -225,7 +239,7 @@ class ChunkWalk {
       this.range.append(leaf, this);
     } catch (err) {
       if (!(err instanceof TileFinding)) throw err;
-      return this.#stop(index, 'tree', err.first, err.code, err.message);
+      return this.#stop(index, 'tree', err.first, err.code, err.message, err.tile);
     }
     if (index + 1 === this.#size) {
       this.ranges.set(this.#size, this.range.nodes.map(this.#hx.hexOf));
@@ -234,8 +248,8 @@ class ChunkWalk {
     return true;
   }
 
-  #stop(at: number, phase: ChunkFinding['phase'], index: number, code: VerifyCode, message: string): false {
-    this.finding = { index, code, message, at, phase };
+  #stop(at: number, phase: ChunkFinding['phase'], index: number, code: VerifyCode, message: string, tile?: Required<TreeNode>): false {
+    this.finding = { index, code, message, at, phase, ...(tile ? { tile } : {}) };
     return false;
   }
 
@@ -246,7 +260,9 @@ class ChunkWalk {
     const first = node * 2 ** l;
     const stored = this.#tiles.get(l)?.get(node);
     if (stored === undefined) throw new TileFinding(first, 'ERR_TREE_HASH_MISSING', `no stored hash for the subtree of level ${l} starting at index ${first}`);
-    if (stored !== this.#hx.hexOf(hash)) throw new TileFinding(first, 'ERR_TREE_HASH_MISMATCH', `the stored hash of the subtree of level ${l} starting at index ${first} is wrong`);
+    const own = this.#hx.hexOf(hash);
+    // Which of the two is wrong is for the join to tell, by the signed roots.
+    if (stored !== own) throw new TileFinding(first, 'ERR_TREE_HASH_MISMATCH', `the stored hash of the subtree of level ${l} starting at index ${first} differs from its entries'`, { level: l, index: node, hash: own });
   }
 }
 
@@ -284,6 +300,7 @@ class TileFinding extends Error {
     readonly first: number,
     readonly code: VerifyCode,
     message: string,
+    readonly tile?: Required<TreeNode>,
   ) {
     super(message);
   }

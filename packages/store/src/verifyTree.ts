@@ -138,3 +138,68 @@ export class HexRange {
     this.#count++;
   }
 }
+
+/** A node of the tree: its level, its index among the nodes of that level, and its hash (hex) when known. */
+export interface TreeNode {
+  level: number;
+  index: number;
+  hash?: string;
+}
+
+/** The stored side of the tree, as {@link storedRoot} reads it; undefined where nothing usable is stored. */
+export interface StoredTree {
+  /** The stored hash (hex) of a node at a tile level (a multiple of 8). */
+  node(level: number, index: number): Promise<string | undefined>;
+  /** The leaf hash (hex) of an entry, when the stored one is its bytes'. */
+  leaf(index: number): Promise<string | undefined>;
+}
+
+/**
+ * The root (hex) of the first `size` leaves as stored: each node of the
+ * compact range from the stored hashes of the highest tile level at or below
+ * it (at most 2^7 of them), or from leaves below level 8. Except `aside`,
+ * a node at a tile level whose stored hash is not used: its `hash`, or
+ * without one the hash of what is below it. Undefined when something needed
+ * is missing. For the failure path only: it reads hashes one at a time.
+ */
+export async function storedRoot(hx: HexHasher, emptyRoot: string, size: number, tree: StoredTree, aside?: TreeNode): Promise<string | undefined> {
+  const hashOf = async (level: number, index: number): Promise<string | undefined> => {
+    const holds = aside !== undefined && level >= aside.level && Math.floor(aside.index / 2 ** (level - aside.level)) === index;
+    if (holds && level === aside.level && aside.hash !== undefined) return aside.hash;
+    if (!holds && level > 0 && level % 8 === 0) return tree.node(level, index);
+    if (level === 0) return tree.leaf(index);
+    const left = await hashOf(level - 1, 2 * index);
+    const right = left === undefined ? undefined : await hashOf(level - 1, 2 * index + 1);
+    return left === undefined || right === undefined ? undefined : hx.node(left, right);
+  };
+  const nodes: string[] = [];
+  for (let start = 0; start < size; ) {
+    let level = 0;
+    while (2 ** (level + 1) <= size - start) level++;
+    const hash = await hashOf(level, start / 2 ** level);
+    if (hash === undefined) return undefined;
+    nodes.push(hash);
+    start += 2 ** level;
+  }
+  return foldHex(hx, emptyRoot, nodes);
+}
+
+/**
+ * Which side a signed root takes where the tree of the entries and the
+ * stored one may disagree, at `node` (a node at a tile level): 'entries'
+ * when the stored tree with `node` from the entries (its `hash`, or the
+ * leaves below it) reproduces the root, 'stored' when the stored tree
+ * does; undefined when neither does. Either answer is sure: two different
+ * sets of hashes do not fold into one root.
+ */
+export async function signedSide(
+  hx: HexHasher,
+  emptyRoot: string,
+  tree: StoredTree,
+  signed: { size: number; root: string },
+  node: TreeNode,
+): Promise<'entries' | 'stored' | undefined> {
+  if ((await storedRoot(hx, emptyRoot, signed.size, tree, node)) === signed.root) return 'entries';
+  if ((await storedRoot(hx, emptyRoot, signed.size, tree)) === signed.root) return 'stored';
+  return undefined;
+}

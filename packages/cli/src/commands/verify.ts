@@ -9,8 +9,10 @@ import { verifyArchived } from './verifyArchive.js';
 
 /**
  * `stele verify [--dir D] [--against FILE] [--key VKEY|FILE] [--json]`:
- * recompute everything from the stored entries. Exit 0 when all holds, 1 on
- * the first mismatch (named by index and code). With `--archive URL --key
+ * recompute everything from the stored entries. Exit 0 when all holds (the
+ * line says when a saved checkpoint was checked too), 1 on the first
+ * mismatch (named by code, and by index where one entry or range start can
+ * be named). With `--archive URL --key
  * VKEY`, verify an archive instead, with no data directory at all.
  */
 export async function verify(args: string[], io: Io): Promise<number> {
@@ -40,12 +42,12 @@ export async function verify(args: string[], io: Io): Promise<number> {
       driver: store.driver,
       verifier,
       origin: store.origin,
-      against,
+      against: against?.note,
       onProgress: bar?.update,
     });
     bar?.done();
     if (values.json) io.stdout(JSON.stringify(result) + '\n');
-    else if (result.ok) io.stdout(`ok: ${result.size} ${result.size === 1 ? 'entry' : 'entries'} verified; root ${result.root}\n`);
+    else if (result.ok) io.stdout(`ok: ${result.size} ${result.size === 1 ? 'entry' : 'entries'} verified; root ${result.root}${extended(against, result.size)}\n`);
     else io.stdout(`FAILED${result.index === null ? '' : ` at index ${result.index}`}: ${result.code}: ${result.message}\n`);
     return result.ok ? EXIT.ok : EXIT.failed;
   } finally {
@@ -53,12 +55,19 @@ export async function verify(args: string[], io: Io): Promise<number> {
   }
 }
 
+/** What a successful verify adds about `--against`: that the saved checkpoint was checked (verifyLog fails when it does not hold). */
+function extended(against: { size: number } | undefined, size: number): string {
+  if (against === undefined) return '';
+  return `; ${against.size === size ? 'matches' : 'extends'} the saved checkpoint at size ${against.size}`;
+}
+
 /**
- * The text of `--against FILE`, refused (exit 2) unless it has the form of a
- * signed checkpoint: a file that is not one is the wrong file, not a log that
- * fails. Its signature, origin and consistency are verification's to judge.
+ * The text of `--against FILE` and the size it names (unverified), refused
+ * (exit 2) unless it has the form of a signed checkpoint: a file that is not
+ * one is the wrong file, not a log that fails. Its signature, origin and
+ * consistency are verification's to judge.
  */
-function savedCheckpoint(path: string): string {
+function savedCheckpoint(path: string): { note: string; size: number } {
   let text;
   try {
     text = readFileSync(path, 'utf8');
@@ -66,11 +75,10 @@ function savedCheckpoint(path: string): string {
     throw new UsageError(`--against: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   try {
-    parseCheckpoint(parseNote(text).text);
+    return { note: text, size: parseCheckpoint(parseNote(text).text).size };
   } catch (err) {
     throw new UsageError(`--against ${path} is not a signed checkpoint (${(err as Error).message})`);
   }
-  return text;
 }
 
 async function pinnedVerifier(value: string) {
