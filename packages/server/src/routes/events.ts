@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EVIDENCE_FORMAT, EVIDENCE_README, LogError, toBase64, toOcsf, verifyEvidence, type EventRecord, type EvidenceBundle } from '@stele/log';
 import { filterProblem, parseWhen, type CommitEvent, type LogEntry, type QueryFilter } from '@stele/store';
 import { bindEvents, submitterFor } from '../auth/bind.js';
-import { ApiError, errorBody } from '../errors.js';
+import { ApiError } from '../errors.js';
 import type { AppContext } from '../context.js';
 import { createIdentityMap, createLinkRecorder, resolvePerson } from '../identityMap.js';
 import { searchLog, searchMatcher, type SearchOptions } from '../search.js';
@@ -146,7 +146,7 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
   // An evidence bundle of a search (docs/EVIDENCE.md): proofs against the latest checkpoint,
   // and with since_size, the consistency proof from a checkpoint the client already holds.
   // Never an empty one (it would prove nothing), and never one that does not verify.
-  app.get('/v1/evidence', { onRequest: ctx.guard('read') }, async (request, reply): Promise<EvidenceBundle | FastifyReply> => {
+  app.get('/v1/evidence', { onRequest: ctx.guard('read') }, async (request): Promise<EvidenceBundle> => {
     const query = searchQuery(request.query, SEARCH_PARAMETERS.evidence);
     const filter = filterOf(query);
     const sinceText = query.since_size;
@@ -179,12 +179,12 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
       consistency: older === undefined ? [] : [{ from: since!, to: size, proof: (await log.consistencyProof(since!, size)).map(toBase64) }],
       readme: EVIDENCE_README,
     };
-    if (!(await servedVerifies(ctx, request, bundle))) return reply.code(500).send(errorBody('ERR_STORE_CORRUPT', 'the stored log does not verify for these events; run stele verify'));
+    await checkServed(ctx, request, bundle, 'these events');
     return bundle;
   });
 
   // Ids may hold '/', so the id is the rest of the path.
-  app.get('/v1/events/*', { onRequest: ctx.guard('read') }, async (request, reply) => {
+  app.get('/v1/events/*', { onRequest: ctx.guard('read') }, async (request) => {
     const id = (request.params as { '*': string })['*'];
     const entry = await log.entryById(id);
     if (!entry) throw new ApiError(404, 'ERR_NOT_FOUND', `no event with id ${id}`);
@@ -195,18 +195,19 @@ export function eventRoutes(app: FastifyInstance, ctx: AppContext): void {
     const proof = (await log.inclusionProof(entry.index, size)).map(toBase64);
     const leafHash = toBase64(entry.leafHash);
     const served: EvidenceBundle = { format: EVIDENCE_FORMAT, origin: log.origin, verifierKey: ctx.store.verifierKey, events: [{ record: entry.record, index: entry.index, leafHash, proof, size }], checkpoints: [checkpoint!], consistency: [], readme: EVIDENCE_README };
-    if (!(await servedVerifies(ctx, request, served))) return reply.code(500).send(errorBody('ERR_STORE_CORRUPT', 'the stored log does not verify for this event; run stele verify'));
+    await checkServed(ctx, request, served, 'this event');
     return { event: entry.record, index: entry.index, leafHash, size, proof, checkpoint };
   });
 }
 
 /**
- * Whether what a route is about to serve, read from storage an attacker may
- * have edited, verifies as its reader will check it: each record's leaf in
- * the tree the signed checkpoint commits to (verifyEvidence). When not, the
- * failure is logged and the route answers 500 ERR_STORE_CORRUPT instead.
+ * Checks what a route is about to serve, read from storage an attacker may
+ * have edited, as its reader will: each record's leaf in the tree the signed
+ * checkpoint commits to (verifyEvidence). When it does not hold, the failure
+ * is logged and the route answers 500 ERR_STORE_CORRUPT instead, naming
+ * `what` it was asked for.
  */
-async function servedVerifies(ctx: AppContext, request: FastifyRequest, served: EvidenceBundle): Promise<boolean> {
+async function checkServed(ctx: AppContext, request: FastifyRequest, served: EvidenceBundle, what: string): Promise<void> {
   let failed: unknown;
   try {
     const result = await verifyEvidence(served, { hasher: ctx.store.log.hasher, verifier: ctx.store.verifier });
@@ -215,9 +216,9 @@ async function servedVerifies(ctx: AppContext, request: FastifyRequest, served: 
     if (!(err instanceof LogError)) throw err;
     failed = { code: err.code, message: err.message };
   }
-  if (failed === undefined) return true;
+  if (failed === undefined) return;
   request.log.error({ failed }, 'events read from the store do not verify; run stele verify');
-  return false;
+  throw new ApiError(500, 'ERR_STORE_CORRUPT', `the stored log does not verify for ${what}; run stele verify`);
 }
 
 // What a commit's entries and checkpoint look like on a stream, written once however many streams send them.
