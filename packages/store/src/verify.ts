@@ -7,7 +7,7 @@ import { checkChunk, storedTreeOf, workOf, type ChunkFinding, type ChunkResult, 
 import { startPool, WorkerFailed, workerSettings, type ChunkPool } from './verifyParallel.js';
 import { describeGuards } from './verifyGuards.js';
 import { driverChunkSource, sqliteChunkSource } from './verifySource.js';
-import { foldHex, hexHasherOf, HexRange, signedSide, type TreeNode } from './verifyTree.js';
+import { foldHex, hexHasherOf, HexRange, signedSide, storedHashProblem, subtreeName, type TreeNode } from './verifyTree.js';
 
 /** What verification found wrong; a closed list. */
 export type VerifyCode =
@@ -249,7 +249,7 @@ async function join(
     const { level: l, index: i } = found.tile;
     const start = i * 2 ** l;
     const end = start + 2 ** l;
-    const subtree = `the stored hash of the subtree of level ${l} starting at index ${start}`;
+    const subtree = `the stored hash of ${subtreeName(l, start)}`;
     // Claims below `end` have matched; the first at or past it covers the node.
     const claim = claims.find((c) => c.size >= end);
     const side = claim && (await signedSide(hx, empty, tree, claim, found.tile));
@@ -332,10 +332,8 @@ async function join(
         },
       });
       for (const [l, i, hash] of done) {
-        const got = (await source.hashes(l, i, i + 1)).get(i);
-        const firstLeaf = i * 2 ** l;
-        if (got === undefined) throw await first(new Finding(firstLeaf, 'ERR_TREE_HASH_MISSING', `no stored hash for the subtree of level ${l} starting at index ${firstLeaf}`), result.end, index);
-        if (got !== hash) throw await first(new Finding(firstLeaf, 'ERR_TREE_HASH_MISMATCH', `the stored hash of the subtree of level ${l} starting at index ${firstLeaf} differs from its entries'`, { level: l, index: i, hash }), result.end, index);
+        const problem = storedHashProblem(l, i, (await source.hashes(l, i, i + 1)).get(i), hash);
+        if (problem) throw await first(new Finding(problem.first, problem.code, problem.message, problem.tile), result.end, index);
       }
       await settle(result.end - 1, [], index);
     } else {

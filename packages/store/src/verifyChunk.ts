@@ -12,7 +12,7 @@ import type { UnitProblem } from './sqlite/indexChecker.js';
 import type { VerifyCode } from './verify.js';
 import { leafInput, scanEntry, type EntryScan } from './entryScan.js';
 import { EntryFinding, isScan, readParsedEntry, readScannedEntry } from './verifyEntry.js';
-import { HexRange, type HexHasher, type StoredTree, type TreeNode } from './verifyTree.js';
+import { HexRange, storedHashProblem, type HexHasher, type StoredHashProblem, type StoredTree, type TreeNode } from './verifyTree.js';
 
 /**
  * An entry as read for verification, in one string (reading one column of
@@ -239,7 +239,8 @@ class ChunkWalk {
       this.range.append(leaf, this);
     } catch (err) {
       if (!(err instanceof TileFinding)) throw err;
-      return this.#stop(index, 'tree', err.first, err.code, err.message, err.tile);
+      const { first, code, message, tile } = err.problem;
+      return this.#stop(index, 'tree', first, code, message, tile);
     }
     if (index + 1 === this.#size) {
       this.ranges.set(this.#size, this.range.nodes.map(this.#hx.hexOf));
@@ -257,12 +258,9 @@ class ChunkWalk {
   visit(l: number, i: number, hash: string): void {
     if (l % 8 !== 0) return;
     const node = Math.floor(this.#work.start / 2 ** l) + i;
-    const first = node * 2 ** l;
-    const stored = this.#tiles.get(l)?.get(node);
-    if (stored === undefined) throw new TileFinding(first, 'ERR_TREE_HASH_MISSING', `no stored hash for the subtree of level ${l} starting at index ${first}`);
-    const own = this.#hx.hexOf(hash);
-    // Which of the two is wrong is for the join to tell, by the signed roots.
-    if (stored !== own) throw new TileFinding(first, 'ERR_TREE_HASH_MISMATCH', `the stored hash of the subtree of level ${l} starting at index ${first} differs from its entries'`, { level: l, index: node, hash: own });
+    // Which of the two is wrong, when they differ, is for the join to tell by the signed roots.
+    const problem = storedHashProblem(l, node, this.#tiles.get(l)?.get(node), this.#hx.hexOf(hash));
+    if (problem) throw new TileFinding(problem);
   }
 }
 
@@ -295,14 +293,10 @@ function unpack(packed: string): boolean {
   return true;
 }
 
+/** A stored tile-level hash found wrong while the leaves are appended (thrown out of the range's visitor). */
 class TileFinding extends Error {
-  constructor(
-    readonly first: number,
-    readonly code: VerifyCode,
-    message: string,
-    readonly tile?: Required<TreeNode>,
-  ) {
-    super(message);
+  constructor(readonly problem: StoredHashProblem) {
+    super(problem.message);
   }
 }
 

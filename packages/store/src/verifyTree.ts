@@ -139,6 +139,27 @@ export class HexRange {
   }
 }
 
+/** How findings name a subtree: by its level and first leaf. */
+export const subtreeName = (level: number, first: number): string => `the subtree of level ${level} starting at index ${first}`;
+
+/** A stored tile-level hash missing, or differing from its entries' (which side is wrong is for the signed roots to tell). */
+export interface StoredHashProblem {
+  /** The subtree's first leaf. */
+  first: number;
+  code: 'ERR_TREE_HASH_MISSING' | 'ERR_TREE_HASH_MISMATCH';
+  message: string;
+  /** Of a mismatch: the node, with the entries' hash. */
+  tile?: Required<TreeNode>;
+}
+
+/** What is wrong with the stored hash (hex) of node `index` at tile level `level`, whose entries give `own` (hex); undefined when nothing. */
+export function storedHashProblem(level: number, index: number, stored: string | undefined, own: string): StoredHashProblem | undefined {
+  if (stored === own) return undefined;
+  const first = index * 2 ** level;
+  if (stored === undefined) return { first, code: 'ERR_TREE_HASH_MISSING', message: `no stored hash for ${subtreeName(level, first)}` };
+  return { first, code: 'ERR_TREE_HASH_MISMATCH', message: `the stored hash of ${subtreeName(level, first)} differs from its entries'`, tile: { level, index, hash: own } };
+}
+
 /** A node of the tree: its level, its index among the nodes of that level, and its hash (hex) when known. */
 export interface TreeNode {
   level: number;
