@@ -4,6 +4,7 @@ import { checkpointStanding, isObjectOf, logSource, objectsBetween, type Archive
 import { equalBytes, parseCheckpoint, parseNote, utf8, type NoteVerifier } from '@stele/log';
 import { makeDirectory, openStore } from '@stele/store';
 import { EXIT, type Io } from '../io.js';
+import { plural } from '../text.js';
 import { DIR_OPTION, UsageError, dataDir, parse } from '../usage.js';
 
 /** A checkpoint note is a few hundred bytes; anything far larger is not one. */
@@ -64,7 +65,7 @@ export async function exportTiles(args: string[], io: Io): Promise<number> {
       written++;
     }
     if (values.json) io.stdout(JSON.stringify({ out, size, written, skipped }) + '\n');
-    else io.stdout(`exported ${size} entries to ${out}: ${written} ${written === 1 ? 'file' : 'files'} written, ${skipped} already there\n`);
+    else io.stdout(`exported ${size} entries to ${out}: ${plural(written, 'file')} written, ${skipped} already there\n`);
     return EXIT.ok;
   } finally {
     await store.log.close();

@@ -4,6 +4,7 @@ import { openForAudit, verifyLog } from '@stele/store';
 import { S3_OPTIONS } from '../archiveFlags.js';
 import { EXIT, type Io } from '../io.js';
 import { progressBar } from '../progress.js';
+import { plural } from '../text.js';
 import { DIR_OPTION, UsageError, dataDir, parse } from '../usage.js';
 import { verifyArchived } from './verifyArchive.js';
 
@@ -47,7 +48,7 @@ export async function verify(args: string[], io: Io): Promise<number> {
     });
     bar?.done();
     if (values.json) io.stdout(JSON.stringify(result) + '\n');
-    else if (result.ok) io.stdout(`ok: ${result.size} ${result.size === 1 ? 'entry' : 'entries'} verified; root ${result.root}${extended(against, result.size)}\n`);
+    else if (result.ok) io.stdout(`ok: ${plural(result.size, 'entry', 'entries')} verified; root ${result.root}${extended(against, result.size)}\n`);
     else io.stdout(`FAILED${result.index === null ? '' : ` at index ${result.index}`}: ${result.code}: ${result.message}\n`);
     return result.ok ? EXIT.ok : EXIT.failed;
   } finally {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { createHasher, createVerifier, LogError, parseEvidence, verifyEvidence } from '@stele/log';
 import { EXIT, type Io } from '../io.js';
+import { plural } from '../text.js';
 import { UsageError, parse } from '../usage.js';
 
 /** The offline verifier page built by `npm run build` (packages/web/dist), beside this package's dist/commands/. */
@@ -50,7 +51,7 @@ export async function verifyBundle(args: string[], io: Io): Promise<number> {
       for (const e of result.events) if (!e.ok) io.stdout(`FAILED index ${e.index} (${e.id}): ${e.code}: ${e.message}\n`);
       const proven = result.events.filter((e) => e.ok).length;
       io.stdout(result.ok
-        ? `ok: ${proven} event${proven === 1 ? '' : 's'} proven in ${result.origin} at size ${result.sizes.join(' → ')}; root ${result.root}\n`
+        ? `ok: ${plural(proven, 'event')} proven in ${result.origin} at size ${result.sizes.join(' → ')}; root ${result.root}\n`
         : `FAILED: ${result.events.length - proven} of ${result.events.length} events not proven\n`);
       if (result.ok && verifier === undefined) io.stderr('note: checked against the key inside the bundle; pin the log\'s verifier key with --key to prove who signed it\n');
     }
