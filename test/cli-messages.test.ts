@@ -65,6 +65,14 @@ describe('flags and subcommands', () => {
   });
 });
 
+describe('data on stdout, messages on stderr', () => {
+  test('a query that matches nothing prints nothing on stdout and says so on stderr, exit 0; --json prints nothing at all', async () => {
+    const dir = await newLog();
+    expect(await stele(['query', '--dir', dir])).toMatchObject({ code: 0, stdout: '', stderr: 'no matching events\n' });
+    expect(await stele(['query', '--dir', dir, '--json'])).toMatchObject({ code: 0, stdout: '', stderr: '' });
+  });
+});
+
 describe('tokens: one live token per name', () => {
   test('token create refuses a live name and says how to go on; a revoked name is free again', async () => {
     const dir = await newLog();

@@ -65,6 +65,8 @@ export async function query(args: string[], io: Io): Promise<number> {
     if (format === 'json') io.stdout(records.map((r) => JSON.stringify(r) + '\n').join(''));
     else if (format === 'ocsf') io.stdout(records.map((r) => JSON.stringify(toOcsf(r)) + '\n').join(''));
     else if (format === 'csv') io.stdout(toCsv(records));
+    // The table of nothing is a message, not data: stdout stays empty, as with --json.
+    else if (records.length === 0) io.stderr('no matching events\n');
     else io.stdout(toTable(records));
     return EXIT.ok;
   } finally {
@@ -73,7 +75,6 @@ export async function query(args: string[], io: Io): Promise<number> {
 }
 
 function toTable(records: EventRecord[]): string {
-  if (records.length === 0) return 'no matching events\n';
   const rows = [['INDEX', 'TIME', 'SOURCE', 'ACTION', 'ACTOR', 'TARGET', 'OUTCOME', 'REASON']];
   for (const r of records) {
     // A reason may span lines: the table keeps one row per event (--json and --csv keep the text whole).
